@@ -1,0 +1,180 @@
+"""Collectors: one module per service, each declaring the datasets it fills and the IAM actions it calls.
+
+A collector reads and records; it never judges. A failed read becomes a Gap on the dataset it feeds,
+never an empty list. Modules in this package are discovered by `load_collectors()`.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import threading
+import typing
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from auditor.errors import classify
+from auditor.guard import iam_action, is_read
+from auditor.models import GLOBAL, Frozen, Gap
+from auditor.registry import Registry, RegistryError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Section(Frozen):
+    """A service's part of the Inventory. Regional sections hold only lists, merged across regions."""
+
+    @classmethod
+    def merge(cls, parts: list[Section]) -> Section:
+        if not parts:
+            return cls()
+        if len(parts) == 1:
+            return parts[0]
+        merged: dict[str, Any] = {}
+        for name in cls.model_fields:
+            merged[name] = [x for p in parts for x in getattr(p, name)]
+        return cls(**merged)
+
+
+NOT_FOUND = object()  # an error code the caller declared as "absent", which is data, not a gap
+
+
+@dataclass(frozen=True)
+class CollectorSpec:
+    name: str
+    service: str
+    regional: bool
+    datasets: dict[str, tuple[str, ...]]  # dataset name -> IAM actions it needs
+    section: type[Section]
+    fn: Callable[[CollectContext], Section]
+
+    @property
+    def permissions(self) -> list[str]:
+        return sorted({a for actions in self.datasets.values() for a in actions})
+
+
+COLLECTORS: Registry[CollectorSpec] = Registry("collector")
+DATASETS: dict[str, CollectorSpec] = {}
+
+
+def collector(name: str, *, section: type[Section], datasets: dict[str, tuple[str, ...]],
+              regional: bool, service: str | None = None) -> Callable[[Callable[..., Section]], Callable[..., Section]]:
+    if regional:
+        hints = typing.get_type_hints(section)
+        for field in section.model_fields:
+            if typing.get_origin(hints[field]) is not list:
+                raise RegistryError(f"regional collector {name!r}: field {field!r} must be a list to merge regions")
+
+    def decorate(fn: Callable[..., Section]) -> Callable[..., Section]:
+        spec = CollectorSpec(name, service or name, regional, dict(datasets), section, fn)
+        COLLECTORS.register(name, spec)
+        for ds in datasets:
+            if ds in DATASETS:
+                raise RegistryError(f"dataset {ds!r} declared by both {DATASETS[ds].name!r} and {name!r}")
+            DATASETS[ds] = spec
+        return fn
+
+    return decorate
+
+
+def load_collectors() -> Registry[CollectorSpec]:
+    for mod in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{mod.name}")
+    return COLLECTORS
+
+
+class CollectContext:
+    """What one (collector, region) unit gets: guarded clients, paginate/call helpers, a detail pool."""
+
+    def __init__(self, session: Any, spec: CollectorSpec, region: str, account_id: str, partition: str,
+                 detail_pool: Executor | None = None) -> None:
+        self.session = session
+        self.spec = spec
+        self.region = region
+        self.account_id = account_id
+        self.partition = partition
+        self.gaps: list[Gap] = []
+        self._pool = detail_pool
+        self._lock = threading.Lock()
+
+    @property
+    def api_region(self) -> str:
+        return self.session.home_region if self.region == GLOBAL else self.region
+
+    def client(self, service: str | None = None, region: str | None = None) -> Any:
+        return self.session.client(service or self.spec.service, region or self.api_region)
+
+    def arn(self, service: str, resource: str, region: str | None = None, account: str | None = None) -> str:
+        reg = "" if region is None else region
+        acct = self.account_id if account is None else account
+        return f"arn:{self.partition}:{service}:{reg}:{acct}:{resource}"
+
+    def _declared(self, dataset: str, service: str, operation: str) -> str:
+        action = iam_action(service, operation)
+        if dataset not in self.spec.datasets:
+            raise RegistryError(f"collector {self.spec.name!r} reads undeclared dataset {dataset!r}")
+        if action not in self.spec.datasets[dataset]:
+            raise RegistryError(f"collector {self.spec.name!r} calls {action} without declaring it for {dataset!r}")
+        if not is_read(service, operation):
+            raise RegistryError(f"collector {self.spec.name!r} declares non-read {action}")
+        return action
+
+    def _gap(self, dataset: str, client: Any, method: str, exc: BaseException, resource_id: str | None,
+             region: str | None = None) -> None:
+        service = client.meta.service_model.service_name
+        op = client.meta.method_to_api_mapping.get(method, method)
+        code, msg = classify(exc)
+        gap = Gap(dataset=dataset, service=service, region=region or self.region, operation=op,
+                  iam_action=iam_action(service, op), error_code=code, message=msg, resource_id=resource_id)
+        with self._lock:
+            self.gaps.append(gap)
+
+    def call(self, dataset: str, client: Any, method: str, *, absent: Iterable[str] = (),
+             resource_id: str | None = None, **params: Any) -> Any:
+        """One API call. Returns the response, NOT_FOUND for a declared-absent error, or None (gap recorded)."""
+        service = client.meta.service_model.service_name
+        self._declared(dataset, service, client.meta.method_to_api_mapping.get(method, method))
+        try:
+            return getattr(client, method)(**params)
+        except Exception as exc:  # noqa: BLE001 - every failure must become a gap, never a crash
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
+            if code is not None and code in set(absent):
+                return NOT_FOUND
+            self._gap(dataset, client, method, exc, resource_id)
+            return None
+
+    def paginate(self, dataset: str, client: Any, method: str, key: str, *,
+                 resource_id: str | None = None, absent: Iterable[str] = (), **params: Any) -> list[Any] | None:
+        """Every item under `key` across pages, or None when any page failed (gap recorded)."""
+        service = client.meta.service_model.service_name
+        self._declared(dataset, service, client.meta.method_to_api_mapping.get(method, method))
+        try:
+            if not client.can_paginate(method):
+                return list(getattr(client, method)(**params).get(key, []))
+            items: list[Any] = []
+            for page in client.get_paginator(method).paginate(**params):
+                items.extend(page.get(key, []))
+            return items
+        except Exception as exc:  # noqa: BLE001
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
+            if code is not None and code in set(absent):
+                return []
+            self._gap(dataset, client, method, exc, resource_id)
+            return None
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Per-item detail calls, spread over the shared detail pool so one big region is not serial."""
+        items = list(items)
+        if self._pool is None or len(items) < 2:
+            return [fn(x) for x in items]
+        return list(self._pool.map(fn, items))
+
+    def gap_for(self, dataset: str, reason: BaseException) -> None:
+        """Record that a whole dataset could not be read (e.g. the collector itself failed)."""
+        code, msg = classify(reason)
+        with self._lock:
+            self.gaps.append(Gap(dataset=dataset, service=self.spec.service, region=self.region,
+                                 operation="(collector)", iam_action=", ".join(self.spec.datasets[dataset]),
+                                 error_code=code, message=msg))

@@ -1,0 +1,82 @@
+"""Shared fixtures: dummy credentials, in-process moto, a guarded session, denial injection, a scan helper."""
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+})
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from moto import mock_aws  # noqa: E402
+
+from auditor.config import AuditConfig  # noqa: E402
+from auditor.models import AuditResult, Finding, Status  # noqa: E402
+from auditor.runner import build_result, collect, select_checks  # noqa: E402
+from auditor.session import AuditSession  # noqa: E402
+
+REGIONS = ["us-east-1", "eu-west-1"]
+ACCOUNT = "123456789012"  # moto's default account
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def aws_managed_policies() -> Iterator[None]:
+    """moto with AWS-managed IAM policies loaded (AdministratorAccess, AWSSupportAccess, ...)."""
+    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
+        yield
+
+
+@pytest.fixture
+def session(aws: None) -> AuditSession:
+    return AuditSession(region="us-east-1", workers=4, max_attempts=2)
+
+
+def deny(session: AuditSession, *patterns: str, code: str = "AccessDenied") -> None:
+    """Make every matching operation ('kms.GetKeyRotationStatus', 'kms.*') fail as AWS would."""
+    def refuse(model: Any, **_: Any) -> None:
+        name = f"{model.service_model.service_name}.{model.name}"
+        if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            raise ClientError({"Error": {"Code": code, "Message": f"denied {name} (test)"},
+                               "ResponseMetadata": {"HTTPStatusCode": 403}}, model.name)
+    session.boto._session.register("before-call", refuse)
+    session._clients.clear()  # clients copy handlers at creation
+
+
+def scan(session: AuditSession, checks: list[str], regions: list[str] | None = None,
+         cfg: AuditConfig | None = None) -> AuditResult:
+    cfg = cfg or AuditConfig(workers=4)
+    specs = select_checks(checks)
+    assert specs, f"no check matched {checks}"
+    inv = collect(session, specs, regions or ["us-east-1"], cfg)
+    return build_result(inv, specs, cfg, inv.collected_at, include_manual=False)
+
+
+def statuses(result: AuditResult, check_id: str) -> list[Status]:
+    return [f.status for f in result.findings if f.check_id == check_id]
+
+
+def only(result: AuditResult, check_id: str, **match: Any) -> list[Finding]:
+    out = [f for f in result.findings if f.check_id == check_id]
+    for k, v in match.items():
+        out = [f for f in out if getattr(f, k) == v]
+    return out
+
+
+def future(days: int) -> AuditConfig:
+    """A config whose clock is `days` in the future: moto cannot back-date, so we move 'now' instead."""
+    return AuditConfig(workers=4, now=datetime.now(timezone.utc) + timedelta(days=days))
