@@ -119,7 +119,7 @@ def _evaluate_one(inv: Inventory, spec: CheckSpec, cfg: AuditConfig) -> list[Fin
     gaps = [g for g in inv.gaps if g.dataset in spec.needs]
     try:
         raw = list(spec.run(inv, cfg))
-    except Exception as exc:  # noqa: BLE001 - a crashing check is an ERROR, never silence
+    except Exception as exc:
         LOG.exception("check %s crashed", spec.id)
         return [_stamp(inv, spec, Finding.with_status(
             Status.ERROR, inv.account(), f"check failed: {type(exc).__name__}: {exc}"))]

@@ -8,7 +8,7 @@ from auditor.models import Finding
 from auditor.registry import check
 
 
-@check("kms.cmk-rotation", needs=("kms.keys",))
+@check("kms.cmk-rotation", needs=("kms.keys", "kms.rotation"))
 def cmk_rotation(inv: Inventory) -> Iterator[Finding]:
     """Customer-managed symmetric keys rotate their key material yearly (CIS 4.6)."""
     for key in inv.kms.keys:

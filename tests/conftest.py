@@ -17,12 +17,12 @@ os.environ.update({
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from moto import mock_aws  # noqa: E402
+from moto import mock_aws
 
-from auditor.config import AuditConfig  # noqa: E402
-from auditor.models import AuditResult, Finding, Status  # noqa: E402
-from auditor.runner import build_result, collect, select_checks  # noqa: E402
-from auditor.session import AuditSession  # noqa: E402
+from auditor.config import AuditConfig
+from auditor.models import AuditResult, Finding, Status
+from auditor.runner import build_result, collect, select_checks
+from auditor.session import AuditSession
 
 REGIONS = ["us-east-1", "eu-west-1"]
 ACCOUNT = "123456789012"  # moto's default account

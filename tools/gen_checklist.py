@@ -61,7 +61,7 @@ def parse(text: str) -> dict:
             cells = _cells(line)
             if len(cells) != len(AUTO_COLUMNS):
                 raise SystemExit(f"unexpected row shape: {line[:80]}")
-            row = dict(zip(AUTO_COLUMNS, cells))
+            row = dict(zip(AUTO_COLUMNS, cells, strict=True))
             row["id"] = row["id"].strip("`")
             row["area"] = area
             row["service"] = row["id"].split(".")[0]

@@ -24,7 +24,8 @@ class KmsSection(Section):
 
 
 @collector("kms", section=KmsSection, regional=True, datasets={
-    "kms.keys": ("kms:ListKeys", "kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:ListAliases"),
+    "kms.keys": ("kms:ListKeys", "kms:DescribeKey", "kms:ListAliases"),
+    "kms.rotation": ("kms:GetKeyRotationStatus",),
 })
 def collect_kms(ctx: CollectContext) -> KmsSection:
     kms = ctx.client()
@@ -48,7 +49,7 @@ def collect_kms(ctx: CollectContext) -> KmsSection:
         rotation = None
         if manager == "CUSTOMER" and md.get("KeySpec") == "SYMMETRIC_DEFAULT" and md.get("KeyState") == "Enabled" \
                 and md.get("Origin") == "AWS_KMS":
-            resp = ctx.call("kms.keys", kms, "get_key_rotation_status", KeyId=arn, resource_id=arn)
+            resp = ctx.call("kms.rotation", kms, "get_key_rotation_status", KeyId=arn, resource_id=arn)
             rotation = None if resp is None else bool(resp.get("KeyRotationEnabled"))
         return KmsKey(arn=arn, id=md["KeyId"], region=ctx.region, account_id=ctx.account_id, manager=manager,
                       spec=md.get("KeySpec", ""), origin=md.get("Origin", ""), state=md.get("KeyState", ""),

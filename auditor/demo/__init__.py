@@ -21,6 +21,8 @@ DEMO_REGIONS = ("us-east-1", "eu-west-1")
 class DemoContext:
     regions: tuple[str, ...] = DEMO_REGIONS
     notes: list[str] = field(default_factory=list)  # what was planted, shown in docs/tests
+    # (service.Operation, parameter value) pairs the demo auditor may not read, as a key policy or SCP would do
+    denied: list[tuple[str, str]] = field(default_factory=list)
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         return boto3.client(service, region_name=region)

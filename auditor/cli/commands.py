@@ -1,0 +1,162 @@
+"""Subcommands: scan, demo, list-checks, policy, schema, diff."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from auditor import __version__
+from auditor.cli import display
+from auditor.config import ConfigError, load_config
+from auditor.models import Severity
+from auditor.scan import EXIT_OK, EXIT_USAGE, ScanOptions, exit_code, least_privilege_policy, run_scan, write_reports
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _formats(value: str) -> list[str]:
+    from reports import renderers
+
+    names = _csv(value)
+    known = renderers()
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown format {', '.join(bad)} (choose from {', '.join(known)})")
+    return names
+
+
+def _add_output_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", type=_formats, default=["json"], help="comma list: json, sarif, html")
+    p.add_argument("--output-dir", type=Path, default=Path("auditor-report"), help="where reports are written")
+    p.add_argument("--checks", type=_csv, default=[], help="ids, globs, services or frameworks (cis-v7, ssb:ACCT.02)")
+    p.add_argument("--skip-checks", type=_csv, default=[], help="same forms as --checks")
+    p.add_argument("--config", type=Path, help="TOML file with thresholds (see examples/auditor.toml)")
+    p.add_argument("--fail-on", type=Severity, default=Severity.LOW, choices=list(Severity),
+                   metavar="SEVERITY", help="lowest severity of a FAIL that makes the exit code 1 (default low)")
+    p.add_argument("--quiet", action="store_true", help="no progress or summary; errors still go to stderr")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage dump: cron mails and CI logs stay readable.
+        self.exit(EXIT_USAGE, f"auditor: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="auditor", description="Read-only AWS security posture auditor.")
+    parser.add_argument("--version", action="version", version=f"auditor {__version__}")
+    parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    scan = sub.add_parser("scan", help="scan an AWS account (read-only)")
+    scan.add_argument("--profile", help="AWS profile (shared config/credentials, SSO profiles)")
+    scan.add_argument("--role-arn", help="assume this role first (read-only role in the target account)")
+    scan.add_argument("--external-id", help="ExternalId for --role-arn")
+    scan.add_argument("--session-name", default="auditor", help="role session name (shows in CloudTrail)")
+    scan.add_argument("--region", help="home region for global APIs (default from profile, else us-east-1)")
+    scan.add_argument("--regions", type=_csv, help="regions to scan (default: every enabled region)")
+    scan.add_argument("--workers", type=int, help="concurrent API units (default 16)")
+    scan.add_argument("--save-inventory", type=Path, help="also write the collected snapshot here")
+    scan.add_argument("--from-inventory", type=Path, help="evaluate a saved snapshot offline (no AWS calls)")
+    _add_output_args(scan)
+
+    demo = sub.add_parser("demo", help="scan a built-in simulated startup account (no AWS needed)")
+    _add_output_args(demo)
+
+    lst = sub.add_parser("list-checks", help="list checks with their checklist metadata")
+    lst.add_argument("--service", help="e.g. iam, s3, vpc")
+    lst.add_argument("--severity", type=Severity, choices=list(Severity), metavar="SEVERITY")
+    lst.add_argument("--framework", help="cis-v7, ssb, source, or a tag such as cis-v7:2.5, ssb:ACCT.02")
+    lst.add_argument("--all", action="store_true", help="include catalog items not yet automated, and manual ones")
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+
+    pol = sub.add_parser("policy", help="print the least-privilege read-only IAM policy the scan needs")
+    pol.add_argument("--checks", type=_csv, default=[], help="only what these checks need")
+
+    sub.add_parser("schema", help="print the JSON Schema of the JSON report")
+    return parser
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from auditor.session import AuditSession
+
+    cfg = load_config(args.config)
+    if args.workers:
+        cfg = cfg.with_overrides(workers=args.workers)
+    opts = _options(args)
+    session = None
+    if not args.from_inventory:
+        session = AuditSession(profile=args.profile, role_arn=args.role_arn, external_id=args.external_id,
+                               session_name=args.session_name, region=args.region, workers=cfg.workers,
+                               max_attempts=cfg.max_attempts, retry_mode=cfg.retry_mode)
+    return _run(session, opts, cfg, args.quiet)
+
+
+def _options(args: argparse.Namespace) -> ScanOptions:
+    return ScanOptions(regions=getattr(args, "regions", None), checks=args.checks, skip_checks=args.skip_checks,
+                       formats=args.format, output_dir=args.output_dir, fail_on=args.fail_on,
+                       save_inventory=getattr(args, "save_inventory", None),
+                       from_inventory=getattr(args, "from_inventory", None))
+
+
+def _run(session: object, opts: ScanOptions, cfg: object, quiet: bool) -> int:
+    with display.progress(quiet) as progress:
+        result, _ = run_scan(session, opts, cfg, progress)  # type: ignore[arg-type]
+    written = write_reports(result, opts)
+    if not quiet:
+        display.summary(result, written)
+    return exit_code(result, opts.fail_on)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        from auditor.demo.run import demo_session
+    except ImportError as exc:
+        raise ConfigError(f"the demo needs moto: pip install 'aws-posture-auditor[demo]' ({exc.name} missing)") \
+            from None
+    cfg = load_config(args.config)
+    opts = _options(args)
+    with demo_session() as (session, regions, notes):
+        opts.regions = regions
+        code = _run(session, opts, cfg, args.quiet)
+    if not args.quiet:
+        display.note(f"demo account: {len(notes)} planted situations; a real scan would exit {code}.")
+    return EXIT_OK
+
+
+def cmd_list_checks(args: argparse.Namespace) -> int:
+    from auditor.cli.listing import list_checks
+
+    rows = list_checks(service=args.service, severity=args.severity, framework=args.framework,
+                       include_all=args.all)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        display.check_table(rows)
+    return EXIT_OK
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    from auditor.scan import chosen_checks
+
+    specs = chosen_checks(ScanOptions(checks=args.checks)) if args.checks else None
+    print(json.dumps(least_privilege_policy(specs), indent=2))
+    return EXIT_OK
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    from reports.json_report import json_schema
+
+    sys.stdout.write(json_schema())
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "scan": cmd_scan, "demo": cmd_demo, "list-checks": cmd_list_checks, "policy": cmd_policy, "schema": cmd_schema,
+}
+

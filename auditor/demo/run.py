@@ -1,0 +1,41 @@
+"""Run the demo: build the account in in-process moto, then hand back a normal AuditSession."""
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+from botocore.exceptions import ClientError
+
+from auditor.demo import DEMO_REGIONS, build_demo_account
+from auditor.session import AuditSession
+
+_ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_SESSION_TOKEN": "demo",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+
+@contextmanager
+def demo_session() -> Iterator[tuple[AuditSession, list[str], list[str]]]:
+    from moto import mock_aws
+
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_ENDPOINT_URL")}
+    with mock.patch.dict(os.environ, {**env, **_ENV}, clear=True), mock_aws():
+        ctx = build_demo_account()
+        session = AuditSession(region="us-east-1", max_attempts=2)
+        # A real account always has something the auditor may not read (a key policy, an SCP); the demo
+        # plants a few so the report shows what "could not read" looks like.
+        session.boto._session.register("before-parameter-build", _denier(ctx.denied))
+        yield session, list(DEMO_REGIONS), ctx.notes
+
+
+def _denier(denied: list[tuple[str, str]]) -> Any:
+    def refuse(model: Any, params: dict[str, Any], **_: Any) -> None:
+        name = f"{model.service_model.service_name}.{model.name}"
+        values = {str(v) for v in params.values()}
+        if any(fnmatch.fnmatchcase(name, op) and value in values for op, value in denied):
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "demo: not allowed by policy"},
+                               "ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
+    return refuse

@@ -1,0 +1,111 @@
+"""One scan from start to reports, shared by `auditor scan` and `auditor demo` (no terminal code here)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from auditor.atomic import write_atomic
+from auditor.collectors import DATASETS, load_collectors
+from auditor.config import AuditConfig, ConfigError
+from auditor.inventory import Inventory
+from auditor.models import AuditResult, Severity, Status
+from auditor.registry import CheckSpec
+from auditor.runner import Progress, build_result, collect, select_checks, unknown_patterns
+
+# Calls the session makes itself, outside any collector.
+SESSION_ACTIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+@dataclass
+class ScanOptions:
+    regions: list[str] | None = None
+    checks: list[str] = field(default_factory=list)
+    skip_checks: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=lambda: ["json"])
+    output_dir: Path = Path("auditor-report")
+    fail_on: Severity = Severity.LOW
+    save_inventory: Path | None = None
+    from_inventory: Path | None = None
+    include_manual: bool = True
+
+
+def chosen_checks(opts: ScanOptions) -> list[CheckSpec]:
+    bad = unknown_patterns(opts.checks + opts.skip_checks)
+    if bad:
+        raise ConfigError(f"no check matches {', '.join(repr(b) for b in bad)} (see `auditor list-checks`)")
+    specs = select_checks(opts.checks, opts.skip_checks)
+    if not specs:
+        raise ConfigError("the check selection is empty")
+    return specs
+
+
+def resolve_regions(session: object, requested: list[str] | None) -> list[str]:
+    if requested:
+        known = set(session.known_regions())  # type: ignore[attr-defined]
+        unknown = [r for r in requested if r not in known]
+        if unknown:
+            raise ConfigError(f"unknown region(s): {', '.join(unknown)}")
+        return sorted(dict.fromkeys(requested))
+    return session.enabled_regions()  # type: ignore[attr-defined]
+
+
+def load_inventory(path: Path) -> Inventory:
+    try:
+        return Inventory.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read inventory {path}: {exc.strerror or exc}") from None
+    except (ValidationError, ValueError) as exc:
+        raise ConfigError(f"inventory {path} is not a valid snapshot: {str(exc).splitlines()[0]}") from None
+
+
+def run_scan(session: object | None, opts: ScanOptions, cfg: AuditConfig,
+             progress: Progress | None = None) -> tuple[AuditResult, Inventory]:
+    specs = chosen_checks(opts)
+    started = datetime.now(timezone.utc)
+    if opts.from_inventory:
+        inv = load_inventory(opts.from_inventory)
+    else:
+        assert session is not None
+        session.identity()  # type: ignore[attr-defined]  # fail fast on bad credentials
+        regions = resolve_regions(session, opts.regions)
+        inv = collect(session, specs, regions, cfg, progress)
+    if opts.save_inventory:
+        write_atomic(opts.save_inventory, inv.model_dump_json(indent=1) + "\n")
+    result = build_result(inv, specs, cfg, started, include_manual=opts.include_manual)
+    return result, inv
+
+
+def write_reports(result: AuditResult, opts: ScanOptions, stem: str = "report") -> list[Path]:
+    from reports import renderers
+
+    available = renderers()
+    written = []
+    for fmt in opts.formats:
+        for name, text in available[fmt]().render_files(result, stem).items():
+            written.append(write_atomic(opts.output_dir / name, text))
+    return written
+
+
+def exit_code(result: AuditResult, fail_on: Severity) -> int:
+    failing = [f for f in result.findings if f.status is Status.FAIL and f.severity.rank >= fail_on.rank]
+    if failing:
+        return EXIT_FAILURES
+    if not result.summary.complete:
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def least_privilege_policy(specs: list[CheckSpec] | None = None) -> dict:
+    """The read-only IAM policy covering every declared action (of the selected checks, or of all collectors)."""
+    load_collectors()
+    datasets = {d for s in specs for d in s.needs} if specs else set(DATASETS)
+    actions = set(SESSION_ACTIONS)
+    for ds in datasets:
+        actions.update(DATASETS[ds].datasets[ds])
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "AuditorReadOnly", "Effect": "Allow", "Action": sorted(actions), "Resource": "*"}]}
