@@ -91,6 +91,7 @@ class Finding(Frozen):
     subkey: str = ""  # separates several findings of one check on one resource (e.g. one SG rule)
     gap: Gap | None = None
     waiver: dict[str, Any] | None = None
+    attestation: dict[str, Any] | None = None  # who attested a manual item, when, evidence, expiry
 
     @classmethod
     def of(cls, resource: Resource | ResourceRef, *, passed: bool, message: str = "",

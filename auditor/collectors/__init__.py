@@ -132,8 +132,12 @@ class CollectContext:
             self.gaps.append(gap)
 
     def call(self, dataset: str, client: Any, method: str, *, absent: Iterable[str] = (),
-             resource_id: str | None = None, **params: Any) -> Any:
-        """One API call. Returns the response, NOT_FOUND for a declared-absent error, or None (gap recorded)."""
+             resource_id: str | None = None, gap_region: str | None = None, **params: Any) -> Any:
+        """One API call. Returns the response, NOT_FOUND for a declared-absent error, or None (gap recorded).
+
+        `gap_region` places the gap where the resource lives when a global collector reads a regional
+        resource (an S3 bucket in eu-west-1), so its ERROR finding lands in that region.
+        """
         service = client.meta.service_model.service_name
         self._declared(dataset, service, client.meta.method_to_api_mapping.get(method, method))
         try:
@@ -142,7 +146,7 @@ class CollectContext:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
             if code is not None and code in set(absent):
                 return NOT_FOUND
-            self._gap(dataset, client, method, exc, resource_id)
+            self._gap(dataset, client, method, exc, resource_id, gap_region)
             return None
 
     def paginate(self, dataset: str, client: Any, method: str, key: str, *,
