@@ -152,19 +152,27 @@ class CollectContext:
     def paginate(self, dataset: str, client: Any, method: str, key: str, *,
                  resource_id: str | None = None, absent: Iterable[str] = (), **params: Any) -> list[Any] | None:
         """Every item under `key` across pages, or None when any page failed (gap recorded)."""
+        got = self.paginate_many(dataset, client, method, (key,), resource_id=resource_id, absent=absent, **params)
+        return None if got is None else got[key]
+
+    def paginate_many(self, dataset: str, client: Any, method: str, keys: tuple[str, ...], *,
+                      resource_id: str | None = None, absent: Iterable[str] = (),
+                      **params: Any) -> dict[str, list[Any]] | None:
+        """Like paginate, for calls whose pages carry several lists (iam GetAccountAuthorizationDetails)."""
         service = client.meta.service_model.service_name
         self._declared(dataset, service, client.meta.method_to_api_mapping.get(method, method))
+        out: dict[str, list[Any]] = {k: [] for k in keys}
         try:
-            if not client.can_paginate(method):
-                return list(getattr(client, method)(**params).get(key, []))
-            items: list[Any] = []
-            for page in client.get_paginator(method).paginate(**params):
-                items.extend(page.get(key, []))
-            return items
+            pages = (client.get_paginator(method).paginate(**params) if client.can_paginate(method)
+                     else [getattr(client, method)(**params)])
+            for page in pages:
+                for k in keys:
+                    out[k].extend(page.get(k, []))
+            return out
         except Exception as exc:  # noqa: BLE001
             code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
             if code is not None and code in set(absent):
-                return []
+                return {k: [] for k in keys}
             self._gap(dataset, client, method, exc, resource_id)
             return None
 
