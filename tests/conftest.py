@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import boto3
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
@@ -41,9 +43,20 @@ def aws_managed_policies() -> Iterator[None]:
         yield
 
 
+# Parsing botocore's service models costs ~0.5 s per new session; tests share one loader.
+_LOADER = botocore.session.get_session().get_component("data_loader")
+
+
+def new_session(**kw: Any) -> AuditSession:
+    core = botocore.session.Session()
+    core.register_component("data_loader", _LOADER)
+    return AuditSession(region="us-east-1", workers=4, max_attempts=2,
+                        boto_session=boto3.Session(botocore_session=core, region_name="us-east-1"), **kw)
+
+
 @pytest.fixture
 def session(aws: None) -> AuditSession:
-    return AuditSession(region="us-east-1", workers=4, max_attempts=2)
+    return new_session()
 
 
 def deny(session: AuditSession, *patterns: str, code: str = "AccessDenied") -> None:

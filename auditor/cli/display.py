@@ -75,9 +75,11 @@ def summary(result: AuditResult, written: list[Path]) -> None:
             table.add_row(sev, cid, str(n))
         OUT.print(table)
     if result.gaps:
-        OUT.print(f"[yellow]Incomplete:[/] {len(result.gaps)} read(s) failed; affected checks are ERROR. Missing:")
-        for action in sorted({g.iam_action for g in result.gaps}):
-            OUT.print(f"  - {action}")
+        head = ("[yellow]Incomplete:[/] affected checks are ERROR" if not s.complete
+                else "[dim]Optional reads failed; no verdict depends on them[/]")
+        OUT.print(f"{head}. {len(result.gaps)} read(s) failed:")
+        for action, code in sorted({(g.iam_action, g.error_code) for g in result.gaps}):
+            OUT.print(f"  - {action} ({code})")
     score = "n/a" if s.score is None else f"{s.score:.1f}%"
     OUT.print(f"Score: [bold]{score}[/] of judged findings pass.")
     for path in written:
