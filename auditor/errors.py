@@ -4,10 +4,12 @@ from __future__ import annotations
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionError as BotoConnectionError,
     EndpointConnectionError,
     NoRegionError,
     UnknownEndpointError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
 )
 
 DENIED = "AccessDenied"

@@ -41,8 +41,8 @@ evidence = "https://wiki.example.com/pentest"
 
 @pytest.fixture
 def result(session):
-    from auditor.runner import build_result, collect, select_checks
     from auditor.config import AuditConfig
+    from auditor.runner import build_result, collect, select_checks
 
     specs = select_checks(["kms.no-pending-deletion"])
     inv = collect(session, specs, ["us-east-1"], AuditConfig(workers=2))
