@@ -8,12 +8,15 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from auditor.atomic import write_atomic
+from auditor.attestations import Attestation, apply_attestations, load_attestations
 from auditor.collectors import DATASETS, load_collectors
 from auditor.config import AuditConfig, ConfigError
+from auditor.diff import diff_results, load_report
 from auditor.inventory import Inventory
 from auditor.models import AuditResult, Severity, Status
 from auditor.registry import CheckSpec
 from auditor.runner import Progress, build_result, collect, select_checks, unknown_patterns
+from auditor.waivers import Waiver, apply_waivers, load_waivers
 
 # Calls the session makes itself, outside any collector.
 SESSION_ACTIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
@@ -32,6 +35,27 @@ class ScanOptions:
     save_inventory: Path | None = None
     from_inventory: Path | None = None
     include_manual: bool = True
+    waivers: Path | None = None
+    attestations: Path | None = None
+    baseline: Path | None = None
+    fail_on_new: bool = False
+
+
+@dataclass
+class Inputs:
+    """Files a scan applies to its result, read and validated before any AWS call so bad input fails fast."""
+
+    waivers: list[Waiver] = field(default_factory=list)
+    attestations: list[Attestation] = field(default_factory=list)
+    baseline: AuditResult | None = None
+
+
+def load_inputs(opts: ScanOptions) -> Inputs:
+    if opts.fail_on_new and not opts.baseline:
+        raise ConfigError("--fail-on-new needs --baseline OLD.json")
+    return Inputs(waivers=load_waivers(opts.waivers) if opts.waivers else [],
+                  attestations=load_attestations(opts.attestations) if opts.attestations else [],
+                  baseline=load_report(opts.baseline) if opts.baseline else None)
 
 
 def chosen_checks(opts: ScanOptions) -> list[CheckSpec]:
@@ -66,6 +90,7 @@ def load_inventory(path: Path) -> Inventory:
 def run_scan(session: object | None, opts: ScanOptions, cfg: AuditConfig,
              progress: Progress | None = None) -> tuple[AuditResult, Inventory]:
     specs = chosen_checks(opts)
+    inputs = load_inputs(opts)
     started = datetime.now(timezone.utc)
     if opts.from_inventory:
         inv = load_inventory(opts.from_inventory)
@@ -77,6 +102,11 @@ def run_scan(session: object | None, opts: ScanOptions, cfg: AuditConfig,
     if opts.save_inventory:
         write_atomic(opts.save_inventory, inv.model_dump_json(indent=1) + "\n")
     result = build_result(inv, specs, cfg, started, include_manual=opts.include_manual)
+    today = cfg.clock().date()
+    if inputs.waivers:
+        result = apply_waivers(result, inputs.waivers, today)
+    if inputs.attestations:
+        result = apply_attestations(result, inputs.attestations, today)
     return result, inv
 
 
@@ -86,13 +116,22 @@ def write_reports(result: AuditResult, opts: ScanOptions, stem: str = "report") 
     available = renderers()
     written = []
     for fmt in opts.formats:
-        for name, text in available[fmt]().render_files(result, stem).items():
+        renderer = available[fmt]()
+        files = renderer.render_files(result, stem)
+        for name, text in files.items():
             written.append(write_atomic(opts.output_dir / name, text))
+        # A report split differently last time (report-2.sarif) must not linger and be uploaded as current.
+        for old in opts.output_dir.glob(f"{stem}*{renderer.suffix}"):
+            if old.name not in files and old.name[len(stem):len(stem) + 1] in ("-", "."):
+                old.unlink()
     return written
 
 
-def exit_code(result: AuditResult, fail_on: Severity) -> int:
+def exit_code(result: AuditResult, fail_on: Severity, baseline: AuditResult | None = None) -> int:
     failing = [f for f in result.findings if f.status is Status.FAIL and f.severity.rank >= fail_on.rank]
+    if baseline is not None:  # --fail-on-new: only what was not failing last time counts
+        new = {f.key for f in diff_results(baseline, result).new_failures}
+        failing = [f for f in failing if f.key in new]
     if failing:
         return EXIT_FAILURES
     if not result.summary.complete:

@@ -114,3 +114,66 @@ def test_schema_is_published_and_current(capsys):
     published = Path(__file__).resolve().parent.parent / "schema" / "report.schema.json"
     assert code == 0 and json.loads(out)["title"] == "AuditResult"
     assert published.read_text() == out, "run: auditor schema > schema/report.schema.json"
+
+
+def _waiver_file(tmp_path, resource="*", expires="2099-01-01"):
+    p = tmp_path / "waivers.toml"
+    p.write_text(f'[[waiver]]\ncheck = "kms.cmk-rotation"\nresource = "{resource}"\nowner = "sec@example.com"\n'
+                 f'reason = "vendor key, rotated by the vendor"\nexpires = {expires}\n')
+    return p
+
+
+def test_waived_failure_exits_0_and_is_waived_in_json(kms_fail, tmp_path, capsys):
+    code, _, _ = _run(capsys, "scan", "--regions", "us-east-1", "--checks", "kms.cmk-rotation", "--output-dir",
+                      str(tmp_path), "--quiet", "--waivers", str(_waiver_file(tmp_path)))
+    report = json.loads((tmp_path / "report.json").read_text())
+    [f] = [f for f in report["findings"] if f["check_id"] == "kms.cmk-rotation"]
+    assert code == 0 and f["status"] == "WAIVED" and f["waiver"]["owner"] == "sec@example.com"
+
+
+def test_bad_waivers_file_fails_before_scanning(kms_fail, tmp_path, capsys):
+    bad = tmp_path / "w.toml"
+    bad.write_text('[[waiver]]\ncheck = "kms.cmk-rotation"\n')
+    code, _, err = _run(capsys, "scan", "--regions", "us-east-1", "--output-dir", str(tmp_path), "--waivers", str(bad))
+    assert code == 2 and "waiver 1" in err and err.count("\n") == 1
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_baseline_fail_on_new_and_diff(kms_fail, tmp_path, capsys):
+    first, second = tmp_path / "a", tmp_path / "b"
+    args = ["scan", "--regions", "us-east-1", "--checks", "kms.*", "--quiet"]
+    assert _run(capsys, *args, "--output-dir", str(first))[0] == 1
+    base = str(first / "report.json")
+    # nothing changed: the old failure is not new
+    assert _run(capsys, *args, "--output-dir", str(second), "--baseline", base, "--fail-on-new")[0] == 0
+    boto3.client("kms", region_name="us-east-1").create_key()  # a new unrotated key: a new failure
+    assert _run(capsys, *args, "--output-dir", str(second), "--baseline", base, "--fail-on-new")[0] == 1
+    code, out, _ = _run(capsys, "diff", base, str(second / "report.json"), "--json", "--fail-on-new")
+    d = json.loads(out)
+    assert code == 1 and len(d["new_failures"]) == 1 and len(d["persisting"]) == 1 and d["fixed"] == []
+
+
+def test_fail_on_new_needs_a_baseline(kms_fail, tmp_path, capsys):
+    code, _, err = _run(capsys, "scan", "--fail-on-new", "--output-dir", str(tmp_path))
+    assert code == 2 and "--fail-on-new needs --baseline" in err
+
+
+def test_sarif_withholds_incomplete_scopes_and_says_so(kms_fail, tmp_path, capsys, monkeypatch):
+    import auditor.session as session_mod
+    from tests.conftest import deny
+
+    real = session_mod.AuditSession.__init__
+
+    def init(self, *a, **kw):
+        real(self, *a, **kw)
+        deny(self, "kms.GetKeyRotationStatus")
+    monkeypatch.setattr(session_mod.AuditSession, "__init__", init)
+    (tmp_path / "report-2.sarif").write_text("stale")  # from an earlier split run
+    code, _, err = _run(capsys, "scan", "--regions", "us-east-1,eu-west-1", "--checks", "kms.*", "--output-dir",
+                        str(tmp_path), "--quiet", "--format", "json,sarif")
+    assert code == 3  # the only unrotated key could not be read: incomplete, not failing
+    assert "123456789012/us-east-1" in err and "incomplete scope" in err
+    sarif = json.loads((tmp_path / "report.sarif").read_text())
+    ids = [r["automationDetails"]["id"] for r in sarif["runs"]]
+    assert "awsaudit/123456789012/us-east-1/" not in ids and "awsaudit/123456789012/eu-west-1/" in ids
+    assert not (tmp_path / "report-2.sarif").exists()

@@ -11,6 +11,7 @@ from typing import NoReturn
 from auditor import __version__
 from auditor.cli import display
 from auditor.config import ConfigError, load_config
+from auditor.diff import load_report
 from auditor.models import Severity
 from auditor.scan import EXIT_OK, EXIT_USAGE, ScanOptions, exit_code, least_privilege_policy, run_scan, write_reports
 
@@ -39,6 +40,10 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fail-on", type=Severity, default=Severity.LOW, choices=list(Severity),
                    metavar="SEVERITY", help="lowest severity of a FAIL that makes the exit code 1 (default low)")
     p.add_argument("--quiet", action="store_true", help="no progress or summary; errors still go to stderr")
+    p.add_argument("--waivers", type=Path, help="TOML file of accepted FAILs (owner, reason, expiry)")
+    p.add_argument("--attestations", type=Path, help="TOML file of signed answers for manual checklist items")
+    p.add_argument("--baseline", type=Path, help="previous report.json to compare against")
+    p.add_argument("--fail-on-new", action="store_true", help="with --baseline: exit 1 only for new failures")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--checks", type=_csv, default=[], help="only what these checks need")
 
     sub.add_parser("schema", help="print the JSON Schema of the JSON report")
+
+    diff = sub.add_parser("diff", help="compare two JSON reports: new, fixed and persisting failures, new gaps")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
+    diff.add_argument("--json", action="store_true", help="machine-readable output")
+    diff.add_argument("--fail-on-new", action="store_true", help="exit 1 when there is a new failure")
     return parser
 
 
@@ -101,16 +112,24 @@ def _options(args: argparse.Namespace) -> ScanOptions:
     return ScanOptions(regions=getattr(args, "regions", None), checks=args.checks, skip_checks=args.skip_checks,
                        formats=args.format, output_dir=args.output_dir, fail_on=args.fail_on,
                        save_inventory=getattr(args, "save_inventory", None),
-                       from_inventory=getattr(args, "from_inventory", None))
+                       from_inventory=getattr(args, "from_inventory", None), waivers=args.waivers,
+                       attestations=args.attestations, baseline=args.baseline, fail_on_new=args.fail_on_new)
 
 
 def _run(session: object, opts: ScanOptions, cfg: object, quiet: bool) -> int:
     with display.progress(quiet) as progress:
         result, _ = run_scan(session, opts, cfg, progress)  # type: ignore[arg-type]
     written = write_reports(result, opts)
+    if "sarif" in opts.formats:
+        from reports.sarif import incomplete_scopes
+
+        held = incomplete_scopes(result)
+        if held:  # on stderr even with --quiet: a CI job must see why a category was not uploaded
+            display.warn(f"SARIF leaves out incomplete scope(s) {', '.join(held)} so GitHub keeps their alerts open")
     if not quiet:
         display.summary(result, written)
-    return exit_code(result, opts.fail_on)
+    baseline = load_report(opts.baseline) if opts.fail_on_new and opts.baseline else None
+    return exit_code(result, opts.fail_on, baseline)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -156,7 +175,16 @@ def cmd_schema(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from auditor.diff import diff_results, render_diff_text
+
+    d = diff_results(load_report(args.old), load_report(args.new))
+    sys.stdout.write(d.model_dump_json(indent=2) + "\n" if args.json else render_diff_text(d))
+    return 1 if args.fail_on_new and d.new_failures else EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "scan": cmd_scan, "demo": cmd_demo, "list-checks": cmd_list_checks, "policy": cmd_policy, "schema": cmd_schema,
+    "diff": cmd_diff,
 }
 

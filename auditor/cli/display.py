@@ -90,6 +90,10 @@ def note(text: str) -> None:
     OUT.print(text)
 
 
+def warn(text: str) -> None:
+    ERR.print(f"auditor: warning: {text}", markup=False)
+
+
 def check_table(rows: list[dict[str, object]]) -> None:
     table = Table(header_style="bold")
     for col in ("id", "severity", "status", "title", "frameworks"):
