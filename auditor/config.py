@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,13 +31,44 @@ class AuditConfig(BaseModel):
     admin_roles: list[str] = Field(default_factory=list)
     trusted_accounts: list[str] = Field(default_factory=list)
     exempt_user_tag: str = "identity-type=service"
+    max_console_users: int = Field(3, ge=0)
+    break_glass_users: list[str] = Field(default_factory=list)  # names or globs of console users kept beside SSO
+    federation_counts_oidc: bool = False  # OIDC providers are usually CI; count them as human IdPs only when told
+    long_lived_key_usage_days: int = Field(90, ge=1)
     # network
     justification_tag: str = "public-ingress-justification"
     min_justification_chars: int = Field(20, ge=1)
     admin_ports: list[int] = Field(default_factory=lambda: [22, 3389])
     allow_admin_port_exemptions: bool = False
+    # SSH/RDP sources that are fine: CIDRs (VPN, bastion subnets), and security-group / prefix-list ids
+    approved_admin_cidrs: list[IPvAnyNetwork] = Field(default_factory=list)
+    approved_admin_sources: list[str] = Field(default_factory=list)
+    public_exposure_tag: str = "public-exposure-justification"  # instance tag that justifies a public IP
     # encryption
     require_customer_managed_keys: bool = False
+    # organizations (regexes match OU and account names, case-insensitive)
+    max_ou_depth: int = Field(3, ge=1, le=5)
+    ou_production_pattern: str = r"prod"
+    ou_nonproduction_pattern: str = r"staging|stage|dev|test|qa|sandbox|playground"
+    ou_security_pattern: str = r"security|infosec|log|audit"
+    delegated_admin_services: list[str] = Field(default_factory=lambda: [
+        "guardduty.amazonaws.com", "securityhub.amazonaws.com", "config.amazonaws.com",
+        "access-analyzer.amazonaws.com"])
+    tag_policy_required_keys: list[str] = Field(
+        default_factory=lambda: ["org", "project", "stack", "stage", "role"])
+    # buckets the management account may keep (logs, billing/CUR reports); anything else is a workload
+    management_bucket_allow_pattern: str = r"(^|[-._])(logs?|logging|billing|cur|cloudtrail|config|audit)([-._]|$)"
+    # S3 scoping: "key" or "key=value" marks data/sensitive buckets; "tagged" scopes a check to them
+    data_classification_tag: str = "data-classification"
+    s3_access_logging_scope: str = Field("all", pattern="^(all|tagged)$")
+    s3_versioning_scope: str = Field("all", pattern="^(all|tagged)$")
+    s3_mfa_delete_scope: str = Field("sensitive", pattern="^(all|sensitive)$")  # sensitive: tagged + CloudTrail
+    # databases
+    min_backup_days: int = Field(7, ge=1)
+    multi_az_scope_tag: str = ""  # "key" or "key=value" (e.g. "environment=production"); empty judges every DB
+    # detection, support and cost
+    finding_grace_days: int = Field(7, ge=0)  # unarchived high GuardDuty findings older than this are stale
+    production_accounts: list[str] = Field(default_factory=list)  # ids ("*" = all) that need premium support
     # collection
     workers: int = Field(16, ge=1, le=128)
     max_attempts: int = Field(8, ge=1, le=20)

@@ -16,6 +16,8 @@ import urllib.request
 from collections import Counter
 
 import boto3
+import botocore.exceptions
+import botocore.session
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -54,6 +56,23 @@ def _moto_api(url, path):
         return resp.read().decode()
 
 
+def _rest_operation(service, method, url):
+    """A rest-json read sent as POST (account:GetAlternateContact is POST /getAlternateContact), by its URI."""
+    if method != "POST" or service in ("s3", "?"):
+        return None
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except botocore.exceptions.UnknownServiceError:
+        return None
+    path = urllib.parse.urlparse(url).path
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        pattern = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(http.get("requestUri", "").split("?")[0]))
+        if http.get("method") == method and re.fullmatch(pattern, path):
+            return name
+    return None
+
+
 def _operations(recording_text):
     """(service, region, operation, params-key) for each recorded request."""
     ops = []
@@ -69,7 +88,9 @@ def _operations(recording_text):
         if target:
             op = target.split(".")[-1]
         else:
-            op = urllib.parse.parse_qs(body).get("Action", [rec.get("method", "?") + " " + rec.get("url", "")])[0]
+            op = (urllib.parse.parse_qs(body).get("Action", [None])[0]
+                  or _rest_operation(service, rec.get("method", "?"), rec.get("url", ""))
+                  or rec.get("method", "?") + " " + rec.get("url", ""))
         ops.append((service, region, op, body + rec.get("url", "")))
     return ops
 
