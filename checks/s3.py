@@ -1,22 +1,33 @@
-"""S3: Block Public Access (account and bucket), default encryption with KMS, TLS-only bucket policies."""
+"""S3: Block Public Access, default encryption with KMS, TLS-only policies, versioning and access logging.
+
+Public exposure (ACL, policy, neutralised by Block Public Access) is `bucket_exposure`, which the CloudTrail
+bucket checks (checks/trail_buckets.py) and the CloudFront origin check (checks/edge.py) reuse.
+"""
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
+from typing import Any
 
+from auditor.collectors.cloudtrail import TRAILS
 from auditor.collectors.s3 import (
     ACCOUNT_PAB,
+    BUCKET_ACL,
     BUCKET_ENCRYPTION,
+    BUCKET_LOGGING,
     BUCKET_PAB,
     BUCKET_POLICIES,
+    BUCKET_TAGS,
+    BUCKET_VERSIONING,
     BUCKETS,
     PAB_FLAGS,
     S3Bucket,
 )
 from auditor.config import AuditConfig
 from auditor.inventory import Inventory
-from auditor.models import Finding, Status
+from auditor.models import Finding, Resource, ResourceRef, Status
 from auditor.policy import Statement, action_matches, statements
+from auditor.policy_public import Exposure, bucket_exposure
 from auditor.registry import check
 
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
@@ -156,3 +167,120 @@ def _number(value: str) -> float:
         return float(value)
     except ValueError:
         return 0.0
+
+
+# --- public exposure ----------------------------------------------------------------------------------------
+
+def unreadable(inv: Inventory, resource: Resource | ResourceRef, message: str, *datasets: str) -> Finding:
+    """ERROR for data a check reads but does not list in `needs`; carries the recorded gap when there is one."""
+    ref = resource.ref() if isinstance(resource, Resource) else resource
+    gap = next((g for g in inv.gaps if g.dataset in datasets and g.resource_id in (None, ref.arn)), None)
+    return Finding.with_status(Status.ERROR, ref, message).model_copy(update={"gap": gap})
+
+
+@check("s3.bucket-not-public", needs=(BUCKETS, BUCKET_ACL, BUCKET_POLICIES))
+def bucket_not_public(inv: Inventory) -> Iterator[Finding]:
+    """A public ACL grant or an unconditioned Allow to '*' exposes a bucket unless Block Public Access overrides."""
+    account = inv.s3.account_public_access_block
+    for bucket in inv.s3.buckets:
+        exp = bucket_exposure(bucket, account)
+        if exp is None:
+            yield Finding.with_status(Status.ERROR, bucket, f"bucket {bucket.id}: ACL or policy unreadable")
+        elif exp.public is None:
+            yield unreadable(inv, bucket, f"bucket {bucket.id} is public unless Block Public Access neutralises it, "
+                             "which could not be read", BUCKET_PAB, ACCOUNT_PAB)
+        else:
+            yield judge_exposure(bucket, exp)
+
+
+def judge_exposure(bucket: S3Bucket, exp: Exposure, what: str = "bucket") -> Finding:
+    if exp.public:
+        return Finding.failed(bucket, f"{what} {bucket.id} is public: {exp.describe()}", evidence=exp.evidence())
+    off = exp.neutralised()
+    msg = f"{what} {bucket.id} has public grants that {' and '.join(off)} neutralises" if off \
+        else f"{what} {bucket.id} is not public"
+    return Finding.passed(bucket, msg, evidence=exp.evidence())
+
+
+# --- versioning, MFA Delete, access logging -------------------------------------------------------------------
+
+def tag_matches(tags: dict[str, str], spec: str) -> bool:
+    key, sep, value = spec.partition("=")
+    return key in tags and (not sep or tags[key] == value)
+
+
+def trail_bucket_names(inv: Inventory) -> dict[str, list[str]]:
+    """Bucket name -> the trails (ARNs) that deliver to it."""
+    out: dict[str, list[str]] = {}
+    for t in inv.cloudtrail.unique_trails():
+        if t.s3_bucket:
+            out.setdefault(t.s3_bucket, []).append(t.arn)
+    return out
+
+
+def _scoped(inv: Inventory, cfg: AuditConfig, scope: str, trail_buckets: dict[str, list[str]] | None = None
+            ) -> Iterator[tuple[S3Bucket, str | None]]:
+    """(bucket, why it is in scope) for buckets in scope; why=None means the tags needed to decide were unreadable."""
+    for bucket in inv.s3.buckets:
+        if scope == "all":
+            yield bucket, "all buckets"
+        elif trail_buckets is not None and bucket.id in trail_buckets:
+            yield bucket, "CloudTrail log bucket"
+        elif bucket.tags is None:
+            yield bucket, None
+        elif tag_matches(bucket.tags, cfg.data_classification_tag):
+            yield bucket, f"tagged {cfg.data_classification_tag}"
+
+
+@check("s3.versioning-enabled", needs=(BUCKETS, BUCKET_VERSIONING))
+def versioning_enabled(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+    """Versioning keeps overwritten and deleted objects recoverable (ransomware, mistakes, log tampering)."""
+    for bucket, why in _scoped(inv, cfg, cfg.s3_versioning_scope):
+        if why is None:
+            yield unreadable(inv, bucket, f"bucket {bucket.id}: tags unreadable, scope unknown", BUCKET_TAGS)
+        elif bucket.versioning is None:
+            yield Finding.with_status(Status.ERROR, bucket, f"bucket {bucket.id}: versioning unreadable")
+        else:
+            state = bucket.versioning.status or "never enabled"
+            yield Finding.of(bucket, passed=bucket.versioning.enabled, message=f"bucket {bucket.id} versioning is "
+                             f"{state}", evidence={"status": state, "scope": why})
+
+
+@check("s3.mfa-delete", needs=(BUCKETS, BUCKET_VERSIONING, TRAILS))
+def mfa_delete(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+    """MFA Delete makes permanently deleting a version, or suspending versioning, require the root user's MFA."""
+    for bucket, why in _scoped(inv, cfg, cfg.s3_mfa_delete_scope, trail_bucket_names(inv)):
+        if why is None:
+            yield unreadable(inv, bucket, f"bucket {bucket.id}: tags unreadable, scope unknown", BUCKET_TAGS)
+        elif bucket.versioning is None:
+            yield Finding.with_status(Status.ERROR, bucket, f"bucket {bucket.id}: versioning unreadable")
+        else:
+            v = bucket.versioning
+            on = v.mfa_delete == "Enabled"
+            yield Finding.of(bucket, passed=on, message=f"bucket {bucket.id} MFA Delete is "
+                             f"{'enabled' if on else 'not enabled'} (versioning {v.status or 'never enabled'})",
+                             evidence={"mfa_delete": v.mfa_delete or "never set", "versioning": v.status or "never "
+                                       "enabled", "scope": why})
+
+
+@check("s3.bucket-access-logging", needs=(BUCKETS, BUCKET_LOGGING))
+def bucket_access_logging(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+    """Server access logs record every request to a bucket: a cheap alternative to CloudTrail data events."""
+    for bucket, why in _scoped(inv, cfg, cfg.s3_access_logging_scope):
+        if why is None:
+            yield unreadable(inv, bucket, f"bucket {bucket.id}: tags unreadable, scope unknown", BUCKET_TAGS)
+        elif bucket.logging is None:
+            yield Finding.with_status(Status.ERROR, bucket, f"bucket {bucket.id}: access logging unreadable")
+        else:
+            yield logging_finding(bucket, "bucket", {"scope": why})
+
+
+def logging_finding(bucket: S3Bucket, what: str, evidence: dict[str, Any]) -> Finding:
+    log = bucket.logging
+    assert log is not None
+    if not log.enabled:
+        return Finding.failed(bucket, f"{what} {bucket.id} has no server access logging",
+                              evidence={**evidence, "logging": False})
+    return Finding.passed(bucket, f"{what} {bucket.id} logs access to s3://{log.target_bucket}/{log.target_prefix}",
+                          evidence={**evidence, "logging": True, "target_bucket": log.target_bucket,
+                                    "target_prefix": log.target_prefix})

@@ -9,6 +9,7 @@ from auditor.config import AuditConfig
 from auditor.models import Status
 from auditor.policy import statements
 from checks.s3 import _denies_insecure
+from tests.collectors.test_cloudfront import request_names, respond_with
 from tests.conftest import ACCOUNT, deny, only, scan, statuses
 
 ALL_ON = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
@@ -109,7 +110,8 @@ def test_bucket_pab_error_when_account_setting_unreadable(session):
 
 def test_bucket_checks_not_applicable_without_buckets(session):
     result = scan(session, ["s3.bucket-public-access-block", "s3.default-encryption-kms",
-                            "s3.deny-insecure-transport"])
+                            "s3.deny-insecure-transport", "s3.bucket-not-public", "s3.versioning-enabled",
+                            "s3.mfa-delete", "s3.bucket-access-logging"])
     assert {f.status for f in result.findings} == {Status.NOT_APPLICABLE}
 
 
@@ -204,3 +206,94 @@ def test_bucket_and_objects_may_be_covered_by_two_statements(session):
     _bucket("two-stmt", policy=doc)
     [f] = only(scan(session, ["s3.deny-insecure-transport"]), "s3.deny-insecure-transport")
     assert f.status is Status.PASS and f.evidence["denying_statements"] == ["Bucket", "Objects"]
+
+
+# --- s3.versioning-enabled / s3.mfa-delete / s3.bucket-access-logging ---------------------------------------
+
+def _version(bucket: str, status: str) -> None:
+    boto3.client("s3").put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
+
+
+def _tag(bucket: str, **tags: str) -> None:
+    boto3.client("s3", region_name="us-east-1").put_bucket_tagging(
+        Bucket=bucket, Tagging={"TagSet": [{"Key": k.replace("_", "-"), "Value": v} for k, v in tags.items()]})
+
+
+def test_versioning_pass_fail_error(session):
+    _bucket("on-bucket")
+    _version("on-bucket", "Enabled")
+    _bucket("paused-bucket")
+    _version("paused-bucket", "Suspended")
+    _bucket("never-bucket")
+    by_id = {f.resource.id: f for f in only(scan(session, ["s3.versioning-enabled"]), "s3.versioning-enabled")}
+    assert {k: f.status for k, f in by_id.items()} == {
+        "on-bucket": Status.PASS, "paused-bucket": Status.FAIL, "never-bucket": Status.FAIL}
+    assert by_id["never-bucket"].message == "bucket never-bucket versioning is never enabled"
+    deny(session, "s3.GetBucketVersioning")
+    assert set(statuses(scan(session, ["s3.versioning-enabled"]), "s3.versioning-enabled")) == {Status.ERROR}
+
+
+def test_versioning_scoped_to_tagged_buckets(session):
+    _bucket("data-bucket")
+    _tag("data-bucket", data_classification="confidential")
+    _bucket("scratch-bucket")
+    cfg = AuditConfig(workers=4, s3_versioning_scope="tagged")
+    [f] = only(scan(session, ["s3.versioning-enabled"], cfg=cfg), "s3.versioning-enabled")
+    assert f.resource.id == "data-bucket" and f.status is Status.FAIL
+    assert f.evidence["scope"] == "tagged data-classification"
+    deny(session, "s3.GetBucketTagging")
+    found = only(scan(session, ["s3.versioning-enabled"], cfg=cfg), "s3.versioning-enabled")
+    assert {f.status for f in found} == {Status.ERROR} and {f.resource.id for f in found} == {
+        "data-bucket", "scratch-bucket"}
+    assert all(f.gap.iam_action == "s3:GetBucketTagging" for f in found)
+
+
+def test_mfa_delete_scope_is_trail_and_tagged_buckets(session):
+    _bucket("trail-bucket")
+    boto3.client("cloudtrail", region_name="us-east-1").create_trail(Name="main", S3BucketName="trail-bucket")
+    _bucket("data-bucket")
+    _version("data-bucket", "Enabled")
+    _tag("data-bucket", data_classification="restricted")
+    _bucket("scratch-bucket")
+    by_id = {f.resource.id: f for f in only(scan(session, ["s3.mfa-delete"]), "s3.mfa-delete")}
+    assert {k: f.status for k, f in by_id.items()} == {"trail-bucket": Status.FAIL, "data-bucket": Status.FAIL}
+    assert by_id["trail-bucket"].evidence["scope"] == "CloudTrail log bucket"
+    assert "versioning Enabled" in by_id["data-bucket"].message
+    cfg = AuditConfig(workers=4, s3_mfa_delete_scope="all")
+    assert len(only(scan(session, ["s3.mfa-delete"], cfg=cfg), "s3.mfa-delete")) == 3
+
+
+def test_mfa_delete_pass_from_a_recorded_answer(session):
+    # moto drops MFADelete from GetBucketVersioning, so the answer for this bucket is a recorded one.
+    _bucket("vault-bucket")
+    _tag("vault-bucket", data_classification="secret")
+    respond_with(session, "s3", "GetBucketVersioning", lambda p: {"Status": "Enabled", "MFADelete": "Enabled"}
+                 if request_names(p, "vault-bucket") else None)
+    [f] = only(scan(session, ["s3.mfa-delete"]), "s3.mfa-delete")
+    assert f.status is Status.PASS and f.evidence["mfa_delete"] == "Enabled"
+
+
+def test_mfa_delete_error_and_not_applicable(session):
+    _bucket("scratch-bucket")
+    assert statuses(scan(session, ["s3.mfa-delete"]), "s3.mfa-delete") == [Status.NOT_APPLICABLE]
+    _tag("scratch-bucket", data_classification="internal")
+    deny(session, "s3.GetBucketVersioning")
+    [f] = only(scan(session, ["s3.mfa-delete"]), "s3.mfa-delete")
+    assert f.status is Status.ERROR and f.gap.iam_action == "s3:GetBucketVersioning"
+
+
+def test_access_logging_pass_fail_error_and_scope(session):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="access-logs", ACL="log-delivery-write")
+    _bucket("logged-bucket")
+    s3.put_bucket_logging(Bucket="logged-bucket", BucketLoggingStatus={"LoggingEnabled": {
+        "TargetBucket": "access-logs", "TargetPrefix": "logged/"}})
+    _tag("logged-bucket", data_classification="confidential")
+    by_id = {f.resource.id: f for f in only(scan(session, ["s3.bucket-access-logging"]), "s3.bucket-access-logging")}
+    assert {k: f.status for k, f in by_id.items()} == {"access-logs": Status.FAIL, "logged-bucket": Status.PASS}
+    assert by_id["logged-bucket"].message == "bucket logged-bucket logs access to s3://access-logs/logged/"
+    cfg = AuditConfig(workers=4, s3_access_logging_scope="tagged", data_classification_tag="data-classification=x")
+    assert statuses(scan(session, ["s3.bucket-access-logging"], cfg=cfg),
+                    "s3.bucket-access-logging") == [Status.NOT_APPLICABLE]
+    deny(session, "s3.GetBucketLogging")
+    assert set(statuses(scan(session, ["s3.bucket-access-logging"]), "s3.bucket-access-logging")) == {Status.ERROR}
