@@ -35,6 +35,14 @@ class AuditConfig(BaseModel):
     break_glass_users: list[str] = Field(default_factory=list)  # names or globs of console users kept beside SSO
     federation_counts_oidc: bool = False  # OIDC providers are usually CI; count them as human IdPs only when told
     long_lived_key_usage_days: int = Field(90, ge=1)
+    # IAM policies and roles (names, ARNs or globs)
+    admin_principals: list[str] = Field(default_factory=list)  # may change IAM policies / stop CloudTrail
+    privileged_roles: list[str] = Field(default_factory=list)  # roles whose trust must require MFA anyway
+    max_session_seconds: int = Field(28800, ge=900, le=43200)  # human-assumable roles and permission sets
+    # services where a verb wildcard ('iam:Put*', 's3:Get*') on every resource is as bad as 'service:*'
+    sensitive_services: list[str] = Field(default_factory=lambda: [
+        "iam", "sts", "kms", "cloudtrail", "organizations", "secretsmanager", "s3"])
+    workload_tag_keys: list[str] = Field(default_factory=lambda: ["project", "stack"])  # one role per value
     # network
     justification_tag: str = "public-ingress-justification"
     min_justification_chars: int = Field(20, ge=1)
@@ -66,9 +74,29 @@ class AuditConfig(BaseModel):
     # databases
     min_backup_days: int = Field(7, ge=1)
     multi_az_scope_tag: str = ""  # "key" or "key=value" (e.g. "environment=production"); empty judges every DB
+    # secrets, APIs, tagging and IaC (tagging.required-keys reuses tag_policy_required_keys)
+    secret_rotation_grace_days: int = Field(7, ge=0)
+    internal_api_tag: str = "exposure=internal"  # "key" or "key=value" marking REGIONAL/EDGE APIs as internal
+    # "key" or "key=value" (case-insensitive) tags that mark a resource as deployed by an IaC tool
+    iac_marker_tags: list[str] = Field(default_factory=lambda: [
+        "aws:cloudformation:stack-name", "managed-by=terraform", "managed_by=terraform", "managedby=terraform",
+        "managed-by=pulumi", "managedby=pulumi", "terraform=true"])
+    iac_min_managed_share: float = Field(0.8, ge=0, le=1)
+    # compute and secrets
+    ami_max_age_days: int = Field(90, ge=1)
+    # AMI owners whose images are sanctioned: account ids, owner aliases ("amazon", "aws-marketplace"),
+    # "self" (this account) and "organization" (accounts of the organization, when it was read)
+    sanctioned_ami_owners: list[str] = Field(default_factory=lambda: ["self", "organization"])
+    ami_approval_tag: str = "approved-ami"  # an image tagged with it (non-empty, not "false") is sanctioned
+    lambda_vpc_scope_tag: str = ""  # "key" or "key=value": only tagged functions must be in a VPC; empty: all
+    # SSM parameter names that hold secrets (regex, case-insensitive)
+    secret_parameter_pattern: str = (r"passw(or)?d|passwd|pwd|secret|token|credential|"
+                                     r"(^|[^a-z])(api|private|access|signing|encryption|ssh)?[-_]?keys?([^a-z]|$)")
     # detection, support and cost
     finding_grace_days: int = Field(7, ge=0)  # unarchived high GuardDuty findings older than this are stale
     production_accounts: list[str] = Field(default_factory=list)  # ids ("*" = all) that need premium support
+    # monitoring.changes-outside-pipeline: ARN globs of CI/CD principals (users, roles)
+    pipeline_principals: list[str] = Field(default_factory=list)
     # collection
     workers: int = Field(16, ge=1, le=128)
     max_attempts: int = Field(8, ge=1, le=20)

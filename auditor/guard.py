@@ -44,6 +44,7 @@ def is_read(service: str, operation: str) -> bool:
 
 # boto3 client name -> IAM service prefix, where they differ.
 _IAM_PREFIX = {
+    "monitoring": "cloudwatch",  # CloudWatch's SigV4 signing name, as seen on the wire
     "elbv2": "elasticloadbalancing", "elb": "elasticloadbalancing", "sso-admin": "sso",
     "accessanalyzer": "access-analyzer", "s3control": "s3", "apigatewayv2": "apigateway",
     "opensearch": "es", "stepfunctions": "states", "efs": "elasticfilesystem",
@@ -62,6 +63,8 @@ _ACTION = {
     ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
     ("s3", "GetBucketNotificationConfiguration"): "s3:GetBucketNotification",
     ("budgets", "DescribeBudgets"): "budgets:ViewBudget",
+    ("budgets", "DescribeNotificationsForBudget"): "budgets:ViewBudget",
+    ("budgets", "DescribeSubscribersForNotification"): "budgets:ViewBudget",
     ("apigateway", "GetRestApis"): "apigateway:GET",
     ("apigateway", "GetStages"): "apigateway:GET",
     ("apigateway", "GetResources"): "apigateway:GET",

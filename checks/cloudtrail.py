@@ -1,4 +1,5 @@
-"""CloudTrail: an account-wide multi-region trail, and per-trail integrity, encryption and CloudWatch delivery.
+"""CloudTrail: an account-wide multi-region trail, an organization trail, S3 data events, and per-trail integrity,
+encryption and CloudWatch delivery.
 
 Per-trail checks report each trail once, in its home region (CloudTrailSection.unique_trails). The checklist's
 WARN outcomes become PASS with a "warnings" entry in the evidence: they never fail a trail.
@@ -10,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from auditor.collectors.cloudtrail import TRAIL_SELECTORS, TRAIL_STATUS, TRAILS, Trail
+from auditor.collectors.organizations import ORG
 from auditor.config import AuditConfig
 from auditor.inventory import Inventory
 from auditor.models import Finding, Status
@@ -55,21 +57,20 @@ def multi_region_logging(inv: Inventory) -> Iterator[Finding]:
     # A trail that might still qualify but whose status or selectors are unknown leaves the verdict open.
     unknown = [t for t in multi if t.is_logging is not False and t.management_events_all() is not False]
     if unknown:
-        yield _undetermined(inv, unknown, evidence)
+        yield _undetermined(inv, unknown, evidence, "a multi-region trail logs all management events")
         return
     reason = "; ".join(_why_not(t) for t in trails) if trails else "no trail exists"
     yield Finding.failed(inv.account(), f"no multi-region trail logs all management events: {reason}",
                          evidence=evidence)
 
 
-def _undetermined(inv: Inventory, unknown: list[Trail], evidence: dict[str, Any]) -> Finding:
+def _undetermined(inv: Inventory, unknown: list[Trail], evidence: dict[str, Any], what: str) -> Finding:
     gaps = [g for g in inv.gaps if g.dataset in (TRAIL_STATUS, TRAIL_SELECTORS)
             and g.resource_id in {t.arn for t in unknown}]
     why = [f"{t.name}: " + (next((g.describe() for g in gaps if g.resource_id == t.arn), "")
                             or f"home region {t.home_region} was not scanned") for t in unknown]
-    finding = Finding.with_status(Status.ERROR, inv.account(),
-                                  "cannot tell whether a multi-region trail logs all management events: "
-                                  + "; ".join(why), evidence=evidence)
+    finding = Finding.with_status(Status.ERROR, inv.account(), f"cannot tell whether {what}: " + "; ".join(why),
+                                  evidence=evidence)
     return finding.model_copy(update={"gap": gaps[0]}) if gaps else finding
 
 
@@ -121,3 +122,74 @@ def cloudwatch_logs(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
         yield Finding.passed(t, msg + (f" (warning: {'; '.join(warnings)})" if warnings else ""),
                              evidence={"log_group_arn": t.cloudwatch_log_group_arn, "latest_delivery": delivered,
                                        "warnings": warnings})
+
+
+@check("cloudtrail.org-trail", needs=(ORG, TRAILS, TRAIL_STATUS))
+def org_trail(inv: Inventory) -> Iterator[Finding]:
+    """An organization trail logs every member account, including accounts whose owners would switch a trail off.
+
+    Seen from a member account the trail belongs to the management account; it is still visible (shadow listing)
+    and its status is read in its home region.
+    """
+    org = inv.organizations
+    if org.in_organization is None:
+        return  # DescribeOrganization could not be read: the runner reports that gap as ERROR
+    if not org.in_organization:
+        yield Finding.with_status(Status.NOT_APPLICABLE, inv.account(), "the account is not in an AWS Organization")
+        return
+    trails = inv.cloudtrail.unique_trails()
+    candidates = [t for t in trails if t.organization_trail and t.multi_region]
+    evidence: dict[str, Any] = {"trails": [{**_summary(t), "trail_account": t.account_id} for t in trails]}
+    good = [t for t in candidates if t.is_logging is True]
+    if good:
+        names = ", ".join(f"{t.name} ({t.home_region}, account {t.account_id})" for t in good)
+        yield Finding.passed(inv.account(), f"organization trail {names} is multi-region and logging",
+                             evidence={**evidence, "satisfied_by": [t.arn for t in good]})
+        return
+    unknown = [t for t in candidates if t.is_logging is None]
+    if unknown:
+        yield _undetermined(inv, unknown, evidence, "the organization trail is logging")
+        return
+    if candidates:
+        reason = "; ".join(f"{t.name} is not logging" for t in candidates)
+    else:
+        org_single = [t.name for t in trails if t.organization_trail]
+        reason = (f"organization trail {', '.join(org_single)} is single-region" if org_single
+                  else "no organization trail is visible from this account")
+    yield Finding.failed(inv.account(), f"no multi-region organization trail is logging: {reason}",
+                         evidence=evidence)
+
+
+@check("cloudtrail.s3-data-events-write", needs=(TRAILS, TRAIL_STATUS, TRAIL_SELECTORS))
+def s3_data_events_write(inv: Inventory) -> Iterator[Finding]:
+    """Object-level write events (PutObject, DeleteObject) show who changed or destroyed data in any bucket."""
+    yield _s3_data_events(inv, read_only=False)
+
+
+@check("cloudtrail.s3-data-events-read", needs=(TRAILS, TRAIL_STATUS, TRAIL_SELECTORS))
+def s3_data_events_read(inv: Inventory) -> Iterator[Finding]:
+    """Object-level read events (GetObject) are the only record of which data was read, e.g. in an exfiltration."""
+    yield _s3_data_events(inv, read_only=True)
+
+
+def _s3_data_events(inv: Inventory, read_only: bool) -> Finding:
+    kind = "read" if read_only else "write"
+    trails = inv.cloudtrail.unique_trails()
+    multi = [t for t in trails if t.multi_region]
+    coverage = {t.arn: t.s3_object_events(read_only) for t in multi}
+    evidence: dict[str, Any] = {"trails": [{**_summary(t), f"s3_{kind}_events_all_buckets": _known(coverage[t.arn][0])
+                                            if t.multi_region else False} for t in trails]}
+    good = [t for t in multi if t.is_logging is True and coverage[t.arn][0] is True]
+    if good:
+        warnings = [f"{t.name} excludes {x}" for t in good for x in coverage[t.arn][1]]
+        msg = f"multi-region trail {good[0].name} logs S3 object-level {kind} events for all buckets"
+        return Finding.passed(inv.account(), msg + (f" (warning: {'; '.join(warnings)})" if warnings else ""),
+                              evidence={**evidence, "satisfied_by": [t.arn for t in good], "warnings": warnings})
+    unknown = [t for t in multi if t.is_logging is not False and coverage[t.arn][0] is not False]
+    if unknown:
+        return _undetermined(inv, unknown, evidence, f"a multi-region trail logs S3 object-level {kind} events")
+    reasons = [f"{t.name} is single-region" if not t.multi_region else f"{t.name} is not logging"
+               if t.is_logging is False else f"{t.name} does not select {kind} data events for all S3 objects"
+               for t in trails]
+    return Finding.failed(inv.account(), f"no logging multi-region trail records S3 object-level {kind} events: "
+                          + ("; ".join(reasons) if reasons else "no trail exists"), evidence=evidence)

@@ -1,4 +1,5 @@
-"""Detection services in every scanned region: AWS Config recording, GuardDuty, Security Hub.
+"""Detection services in every scanned region: AWS Config recording and rules, GuardDuty (enabled, findings handled,
+centrally managed), Security Hub, Macie, Inspector, and SSM patch compliance.
 
 Each region gets one finding on a region setting (inv.setting), so its identity stays stable whether or not
 the service is on. The checklist's WARN outcomes become PASS with a "warnings" entry in the evidence.
@@ -6,19 +7,35 @@ the service is on. The checklist's WARN outcomes become PASS with a "warnings" e
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
-from auditor.collectors.awsconfig import DELIVERY_CHANNELS, RECORDERS, ConfigRecorder
-from auditor.collectors.guardduty import DETECTORS
+from auditor.collectors.awsconfig import CONFORMANCE_PACKS, DELIVERY_CHANNELS, RECORDERS, RULES, ConfigRecorder
+from auditor.collectors.guardduty import ADMINISTRATION, DETECTORS, FINDINGS, MEMBERS
+from auditor.collectors.inspector import SCAN_TYPES, STATUS, WORKLOADS
+from auditor.collectors.macie import SESSIONS
+from auditor.collectors.organizations import ORG
+from auditor.collectors.s3 import BUCKETS
 from auditor.collectors.securityhub import HUB, STANDARDS
+from auditor.collectors.ssm_patch import SUMMARIES
+from auditor.config import AuditConfig
 from auditor.inventory import Inventory
-from auditor.models import Finding
+from auditor.models import Finding, Gap, Status
 from auditor.registry import check
 
 
 def _unreadable(inv: Inventory, dataset: str, region: str) -> bool:
     """An optional dataset (not in the check's needs) that could not be read in this region."""
-    return any(g.dataset == dataset and g.region == region for g in inv.gaps)
+    return _gap(inv, dataset, region) is not None
+
+
+def _gap(inv: Inventory, dataset: str, region: str) -> Gap | None:
+    return next((g for g in inv.gaps if g.dataset == dataset and g.region == region), None)
+
+
+def _error(finding_ref: Any, message: str, gap: Gap | None, evidence: dict[str, Any]) -> Finding:
+    """ERROR for a verdict that rests on an optional dataset which could not be read in this region."""
+    return Finding.with_status(Status.ERROR, finding_ref, message, evidence=evidence).model_copy(update={"gap": gap})
 
 
 def _recorder_problems(r: ConfigRecorder) -> list[str]:
@@ -124,3 +141,142 @@ def securityhub_enabled(inv: Inventory) -> Iterator[Finding]:
             msg += " (standards: unknown)"
         yield Finding.passed(ref, msg + (f" (warning: {'; '.join(warnings)})" if warnings else ""),
                              evidence={"hub": hub.arn, "standards": standards, "warnings": warnings})
+
+
+@check("config.rules-deployed", needs=(RULES,))
+def rules_deployed(inv: Inventory) -> Iterator[Finding]:
+    """A recorder only records; rules (or conformance packs) evaluate the configuration for every change.
+
+    Security Hub's controls are deployed as service-linked Config rules, so they count here as well.
+    """
+    cs = inv.configservice
+    for region in sorted(inv.regions):
+        ref = inv.setting("config", "rules", region)
+        rules = [r for r in cs.rules if r.region == region and not r.state.startswith("DELETING")]
+        packs = [p.name for p in cs.conformance_packs if p.region == region]
+        evidence: dict[str, Any] = {"rules": [r.name for r in rules], "conformance_packs": packs}
+        if rules or packs:
+            what = f"{len(rules)} Config rule(s)" if rules else f"conformance pack(s) {', '.join(packs)}"
+            yield Finding.passed(ref, f"{what} evaluate the configuration in {region}", evidence=evidence)
+        elif _unreadable(inv, CONFORMANCE_PACKS, region):
+            yield _error(ref, f"no Config rule in {region}, and its conformance packs could not be read",
+                         _gap(inv, CONFORMANCE_PACKS, region), evidence)
+        else:
+            yield Finding.failed(ref, f"no Config rule or conformance pack evaluates the configuration in {region}",
+                                 evidence=evidence)
+
+
+@check("guardduty.no-stale-high-findings", needs=(DETECTORS, FINDINGS))
+def no_stale_high_findings(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+    """A high-severity finding left open for days means nobody acts on GuardDuty's alerts."""
+    cutoff = cfg.clock() - timedelta(days=cfg.finding_grace_days)
+    gd = inv.guardduty
+    for region in sorted({d.region for d in gd.detectors}):
+        here = [f for f in gd.findings if f.region == region and not f.archived and f.severity >= 7]
+        stale = [f for f in here if f.created_at is not None and f.created_at < cutoff]
+        for f in stale:
+            age = (cfg.clock() - f.created_at).days if f.created_at else 0
+            on = f.resource_kind or "a resource"
+            yield Finding.failed(f, f"GuardDuty finding {f.type} (severity {f.severity:g}) on {on} is unarchived "
+                                 f"for {age} days", evidence={
+                                     "title": f.title, "severity": f.severity, "first_seen": _iso(f.created_at),
+                                     "last_seen": _iso(f.updated_at), "count": f.count, "detector": f.detector_id})
+        if not stale:
+            yield Finding.passed(inv.setting("guardduty", "findings", region),
+                                 f"no unarchived high-severity GuardDuty finding older than {cfg.finding_grace_days} "
+                                 f"days in {region}", evidence={"recent_high_findings": len(here),
+                                                                "grace_days": cfg.finding_grace_days})
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@check("guardduty.centrally-managed", needs=(DETECTORS, ADMINISTRATION, ORG))
+def centrally_managed(inv: Inventory) -> Iterator[Finding]:
+    """Findings of every account should land in one security account, out of reach of the workload's admins."""
+    if inv.organizations.in_organization is None:
+        return  # the organization could not be read: the runner reports that gap as ERROR
+    if not inv.organizations.in_organization:
+        yield Finding.with_status(Status.NOT_APPLICABLE, inv.account(), "the account is not in an AWS Organization")
+        return
+    for adm in sorted(inv.guardduty.administration, key=lambda a: a.region):
+        ref = inv.setting("guardduty", "administration", adm.region)
+        evidence = adm.model_dump(exclude={"region"})
+        if adm.relationship == "Enabled":
+            yield Finding.passed(ref, f"GuardDuty in {adm.region} is administered by account {adm.administrator_id}",
+                                 evidence=evidence)
+        elif adm.member_count:
+            yield Finding.passed(ref, f"this account administers GuardDuty for {adm.member_count} member account(s) "
+                                 f"in {adm.region}", evidence=evidence)
+        elif adm.member_count is None and _unreadable(inv, MEMBERS, adm.region):
+            yield _error(ref, f"GuardDuty in {adm.region} has no administrator account, and its members could not "
+                         "be read", _gap(inv, MEMBERS, adm.region), evidence)
+        else:
+            admins = f" (delegated administrator: {', '.join(adm.org_admins)})" if adm.org_admins else ""
+            state = f"; administrator {adm.administrator_id} is {adm.relationship}" if adm.administrator_id else ""
+            yield Finding.failed(ref, f"GuardDuty in {adm.region} has no administrator account and no members"
+                                 f"{state}{admins}", evidence=evidence)
+
+
+@check("macie.enabled", needs=(SESSIONS, BUCKETS))
+def macie_enabled(inv: Inventory) -> Iterator[Finding]:
+    """Macie finds sensitive data in S3; CIS marks this manual, so it is a supporting signal for data discovery."""
+    for region in sorted(inv.regions):
+        buckets = sorted(b.id for b in inv.s3.buckets if b.region == region)
+        if not buckets:
+            continue
+        session = next((s for s in inv.macie.sessions if s.region == region), None)
+        status = session.status if session else "unknown"
+        evidence = {"status": status, "buckets": len(buckets), "sample_buckets": buckets[:10]}
+        yield Finding.of(inv.setting("macie", "session", region), passed=status == "ENABLED", evidence=evidence,
+                         message=f"Macie is {'enabled' if status == 'ENABLED' else status.lower().replace('_', ' ')} "
+                                 f"in {region}, which holds {len(buckets)} S3 bucket(s)")
+
+
+@check("inspector.enabled", needs=(STATUS,))
+def inspector_enabled(inv: Inventory) -> Iterator[Finding]:
+    """Inspector scans instances, images and functions for known vulnerabilities continuously."""
+    ins = inv.inspector
+    for st in sorted(ins.statuses, key=lambda s: s.region):
+        ref = inv.setting("inspector2", "account", st.region)
+        evidence: dict[str, Any] = {"state": st.state, "resources": st.resources}
+        if st.state is None:
+            yield Finding.with_status(Status.ERROR, ref, f"Inspector status unknown in {st.region}: {st.error}",
+                                      evidence=evidence)
+            continue
+        if st.state != "ENABLED":
+            yield Finding.failed(ref, f"Inspector is {st.state.lower()} in {st.region}", evidence=evidence)
+            continue
+        work = next((w for w in ins.workloads if w.region == st.region), None)
+        exists = {"ec2": True, "ecr": work and work.ecr_repositories, "lambda": work and work.lambda_functions}
+        evidence["workloads"] = {k: v for k, v in exists.items() if k != "ec2"}
+        off = [t for t in SCAN_TYPES if st.resources.get(t) != "ENABLED"]
+        missing = [t for t in off if exists[t]]
+        unknown = [t for t in off if exists[t] is None]
+        if missing:
+            yield Finding.failed(ref, f"Inspector in {st.region} does not scan {', '.join(missing)}"
+                                 + (" although such resources exist" if missing != ["ec2"] else ""), evidence=evidence)
+        elif unknown:
+            yield _error(ref, f"Inspector in {st.region} does not scan {', '.join(unknown)}; whether such resources "
+                         "exist could not be read", _gap(inv, WORKLOADS, st.region), evidence)
+        else:
+            skipped = f" ({', '.join(off)} off: no such resources)" if off else ""
+            yield Finding.passed(ref, f"Inspector scans {st.region}{skipped}", evidence=evidence)
+
+
+@check("ssm.patch-compliance", needs=(SUMMARIES,))
+def patch_compliance(inv: Inventory) -> Iterator[Finding]:
+    """Unpatched instances are the most common way in after leaked credentials."""
+    for inst in inv.ssm_patch.instances:
+        counts = inst.counts or {}
+        bad = inst.status == "NON_COMPLIANT" or counts.get("missing", 0) > 0 or counts.get("failed", 0) > 0
+        evidence = {"status": inst.status, "severity": inst.overall_severity,
+                    "non_compliant_by_severity": inst.non_compliant_by_severity,
+                    "patch_counts": "unknown" if inst.counts is None else inst.counts,
+                    "last_scan": _iso(inst.last_execution), "baseline": inst.baseline_id}
+        detail = (f" ({counts.get('missing', 0)} missing, {counts.get('failed', 0)} failed)" if inst.counts
+                  else f" ({inst.non_compliant_count} non-compliant patch(es))")
+        yield Finding.of(inst, passed=not bad, evidence=evidence,
+                         message=f"instance {inst.id} is not patch-compliant{detail}" if bad
+                         else f"instance {inst.id} is patch-compliant")

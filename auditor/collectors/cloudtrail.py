@@ -96,8 +96,54 @@ class Trail(Resource):
             covered |= {"true", "false"} if not adv.filters("readOnly") else {v.lower() for v in read_only or []}
         return covered >= {"true", "false"}
 
+    def s3_object_events(self, read_only: bool) -> tuple[bool | None, list[str]]:
+        """Whether the selectors log S3 object-level read (or write) events for every bucket; None when unknown.
 
+        Also returns the exclusions (Not* conditions) of the covering advanced selector: they still cover
+        "all buckets" in the checklist's sense but are worth a warning.
+        """
+        if self.event_selectors is None or self.advanced_event_selectors is None:
+            return None, []
+        wanted = "true" if read_only else "false"
+        everything = {f"arn:{self.arn.split(':')[1]}:s3", f"arn:{self.arn.split(':')[1]}:s3:::"}
+        for sel in self.event_selectors:
+            if wanted in _READ_WRITE.get(sel.read_write_type, set()) and any(
+                    d.type == S3_OBJECT and everything & set(d.values) for d in sel.data_resources):
+                return True, []
+        for adv in self.advanced_event_selectors:
+            if "Data" not in (adv.equals("eventCategory") or []) \
+                    or S3_OBJECT not in (adv.equals("resources.type") or []):
+                continue
+            if adv.filters("readOnly") and wanted not in _read_only_values(adv):
+                continue
+            narrowing = [f for f in adv.field_selectors if f.field not in _S3_SELECTOR_FIELDS
+                         and (f.equals or f.ends_with or (f.starts_with and not everything & set(f.starts_with)))]
+            if not narrowing:
+                return True, [f"{f.field} {op} {v}" for f in adv.field_selectors for op, v in _exclusions(f)]
+        return False, []
+
+
+S3_OBJECT = "AWS::S3::Object"
+_S3_SELECTOR_FIELDS = ("eventCategory", "resources.type", "readOnly")
 _READ_WRITE = {"All": {"true", "false"}, "ReadOnly": {"true"}, "WriteOnly": {"false"}}
+
+
+def _read_only_values(adv: AdvancedEventSelector) -> set[str]:
+    """The readOnly values an advanced selector admits (Equals, or the complement of NotEquals)."""
+    admitted = {"true", "false"}
+    for f in adv.field_selectors:
+        if f.field == "readOnly":
+            if f.equals:
+                admitted &= {v.lower() for v in f.equals}
+            admitted -= {v.lower() for v in f.not_equals}
+    return admitted
+
+
+def _exclusions(f: FieldSelector) -> list[tuple[str, str]]:
+    if f.field == "readOnly":
+        return []
+    return [(op, v) for op, vals in (("NotEquals", f.not_equals), ("NotStartsWith", f.not_starts_with),
+                                     ("NotEndsWith", f.not_ends_with)) for v in vals]
 
 
 class CloudTrailSection(Section):

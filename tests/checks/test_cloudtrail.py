@@ -212,3 +212,88 @@ def test_cloudwatch_stale_delivery_warns_but_passes():
     assert ok.status is old.status is Status.PASS
     assert ok.evidence["warnings"] == [] and "older than 24 h" in old.evidence["warnings"][0]
     assert "warning" in old.message
+
+
+# cloudtrail.org-trail
+ORG_TRAIL = "cloudtrail.org-trail"
+
+
+@pytest.mark.parametrize("org, kw, status, why", [
+    (True, {"IsOrganizationTrail": True}, Status.PASS, f"org (us-east-1, account {ACCOUNT}) is multi-region"),
+    (True, {}, Status.FAIL, "no organization trail is visible"),
+    (True, {"IsOrganizationTrail": True, "multi": False}, Status.FAIL, "is single-region"),
+    (True, {"IsOrganizationTrail": True, "logging": False}, Status.FAIL, "is not logging"),
+    (False, {"IsOrganizationTrail": True}, Status.NOT_APPLICABLE, "not in an AWS Organization"),
+])
+def test_org_trail_verdicts(session, org, kw, status, why):
+    if org:
+        boto3.client("organizations", region_name="us-east-1").create_organization(FeatureSet="ALL")
+    _trail("org", **kw)
+    [f] = only(scan(session, [ORG_TRAIL], regions=REGIONS), ORG_TRAIL)
+    assert f.status is status and why in f.message, f.message
+
+
+def test_org_trail_error_when_org_or_status_unreadable(session):
+    boto3.client("organizations", region_name="us-east-1").create_organization(FeatureSet="ALL")
+    _trail("org", "eu-west-1", IsOrganizationTrail=True)
+    [f] = only(scan(session, [ORG_TRAIL], regions=["us-east-1"]), ORG_TRAIL)
+    assert f.status is Status.ERROR and "eu-west-1 was not scanned" in f.message
+    deny(session, "cloudtrail.GetTrailStatus")
+    findings = only(scan(session, [ORG_TRAIL], regions=REGIONS), ORG_TRAIL)
+    assert {f.status for f in findings} == {Status.ERROR}
+    assert any("cannot tell whether the organization trail is logging" in f.message for f in findings)
+    deny(session, "organizations.DescribeOrganization")
+    findings = only(scan(session, [ORG_TRAIL], regions=REGIONS), ORG_TRAIL)
+    assert {f.status for f in findings} == {Status.ERROR}
+    assert "organizations:DescribeOrganization" in {f.gap.iam_action for f in findings if f.gap}
+
+
+# cloudtrail.s3-data-events-write / -read
+S3_WRITE, S3_READ = "cloudtrail.s3-data-events-write", "cloudtrail.s3-data-events-read"
+
+
+def _s3_selectors(rw: str, values: list[str] | None = None) -> list:
+    return [{"ReadWriteType": rw, "DataResources": [{"Type": "AWS::S3::Object", "Values": values or ["arn:aws:s3"]}]}]
+
+
+def _data_adv(*extra: dict) -> list:
+    return [{"Name": "mgmt", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
+            {"Name": "s3", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+                                              {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}, *extra]}]
+
+
+@pytest.mark.parametrize("kw, write, read", [
+    ({"selectors": _s3_selectors("All")}, Status.PASS, Status.PASS),
+    ({"selectors": _s3_selectors("WriteOnly", ["arn:aws:s3:::"])}, Status.PASS, Status.FAIL),
+    ({"selectors": _s3_selectors("ReadOnly")}, Status.FAIL, Status.PASS),
+    ({"selectors": _s3_selectors("All", ["arn:aws:s3:::one-bucket/"])}, Status.FAIL, Status.FAIL),
+    ({"advanced": _data_adv()}, Status.PASS, Status.PASS),
+    ({"advanced": _data_adv({"Field": "readOnly", "Equals": ["false"]})}, Status.PASS, Status.FAIL),
+    ({"advanced": _data_adv({"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::b/"]})}, Status.FAIL, Status.FAIL),
+    ({"selectors": _s3_selectors("All"), "logging": False}, Status.FAIL, Status.FAIL),
+    ({"selectors": _s3_selectors("All"), "multi": False}, Status.FAIL, Status.FAIL),
+])
+def test_s3_data_events(session, kw, write, read):
+    _trail("data", **kw)
+    result = scan(session, [S3_WRITE, S3_READ])
+    assert (statuses(result, S3_WRITE), statuses(result, S3_READ)) == ([write], [read])
+
+
+def test_s3_data_events_fail_message_and_exclusion_warning(session):
+    [none] = only(scan(session, [S3_READ], regions=REGIONS), S3_READ)
+    assert none.status is Status.FAIL and "no trail exists" in none.message
+    _trail("mgmt-only")
+    [f] = only(scan(session, [S3_WRITE]), S3_WRITE)
+    assert "mgmt-only does not select write data events for all S3 objects" in f.message
+    _trail("data", advanced=_data_adv({"Field": "resources.ARN", "NotStartsWith": ["arn:aws:s3:::trail-logs-data/"]}))
+    [ok] = only(scan(session, [S3_WRITE]), S3_WRITE)
+    assert ok.status is Status.PASS and "warning" in ok.message
+    assert ok.evidence["warnings"] == ["data excludes resources.ARN NotStartsWith arn:aws:s3:::trail-logs-data/"]
+
+
+def test_s3_data_events_error_when_selectors_unreadable(session):
+    _trail("data", selectors=_s3_selectors("All"))
+    deny(session, "cloudtrail.GetEventSelectors")
+    findings = only(scan(session, [S3_WRITE, S3_READ]), S3_WRITE)
+    assert {f.status for f in findings} == {Status.ERROR}
+    assert any(f.gap and f.gap.iam_action == "cloudtrail:GetEventSelectors" for f in findings)

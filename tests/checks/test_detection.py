@@ -10,15 +10,22 @@ from auditor.collectors.awsconfig import ConfigRecorder, ConfigServiceSection
 from auditor.collectors.securityhub import EnabledStandard, Hub, SecurityHubSection
 from auditor.config import AuditConfig
 from auditor.demo import DemoContext
+from auditor.demo.detection import detection_services
 from auditor.demo.logging import logging_and_detection
 from auditor.inventory import Inventory
 from auditor.models import Identity, Status
 from auditor.runner import evaluate, select_checks
+from tests.checks.test_detection_more import recorded
 from tests.conftest import ACCOUNT, REGIONS, deny, only, scan
 
 CONFIG = "config.recorder-all-regions"
 GUARDDUTY = "guardduty.enabled-all-regions"
 HUB = "securityhub.enabled"
+RULES = "config.rules-deployed"
+MACIE = "macie.enabled"
+INSPECTOR = "inspector.enabled"
+STALE = "guardduty.no-stale-high-findings"
+CENTRAL = "guardduty.centrally-managed"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/config"
 
 
@@ -34,6 +41,11 @@ def _recorder(region: str = "us-east-1", *, all_supported: bool = True, global_t
     cfg.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": f"config-{region}"})
     if start:
         cfg.start_configuration_recorder(ConfigurationRecorderName="default")
+
+
+def _rule(region: str, name: str = "s3-versioning") -> None:
+    boto3.client("config", region_name=region).put_config_rule(ConfigRule={
+        "ConfigRuleName": name, "Source": {"Owner": "AWS", "SourceIdentifier": "S3_BUCKET_VERSIONING_ENABLED"}})
 
 
 def _by_region(result, check_id: str) -> dict[str, Status]:
@@ -82,6 +94,7 @@ def test_config_no_delivery_channel_warns_but_passes(session):
 
 def test_config_unreadable_delivery_channels_do_not_block_the_verdict(session):
     _recorder("us-east-1")
+    _rule("us-east-1")  # with a rule present, conformance packs (moto lacks them) are never asked for
     deny(session, "config.DescribeDeliveryChannels")
     result = scan(session, [CONFIG])
     [f] = only(result, CONFIG, region="us-east-1")
@@ -110,6 +123,36 @@ def test_config_last_status_failure_fails():  # moto never reports FAILURE
     found = {f.region: f for f in evaluate(inv, select_checks([CONFIG]), AuditConfig())}
     assert found["us-east-1"].status is Status.FAIL and "NoSuchBucket" in found["us-east-1"].message
     assert found["global"].status is Status.FAIL
+
+
+# config.rules-deployed
+
+def test_rules_pass_where_deployed_error_where_packs_unreadable(session):
+    _rule("us-east-1")
+    result = scan(session, [RULES], regions=REGIONS)
+    assert _by_region(result, RULES) == {"us-east-1": Status.PASS, "eu-west-1": Status.ERROR}
+    east, west = only(result, RULES, region="us-east-1")[0], only(result, RULES, region="eu-west-1")[0]
+    assert east.evidence["rules"] == ["s3-versioning"] and east.resource.id == "rules/us-east-1"
+    # moto lacks DescribeConformancePacks: with no rule, the verdict cannot be reached (never a FAIL)
+    assert west.gap and west.gap.iam_action == "config:DescribeConformancePacks"
+
+
+def test_rules_fail_without_rules_or_packs_and_packs_pass(session):
+    recorded(session, "config.DescribeConformancePacks", {"ConformancePackDetails": []}, region="us-east-1")
+    recorded(session, "config.DescribeConformancePacks", {"ConformancePackDetails": [{
+        "ConformancePackName": "cis", "ConformancePackArn": f"arn:aws:config:eu-west-1:{ACCOUNT}:conformance-pack/cis",
+        "ConformancePackId": "cp-1"}]}, region="eu-west-1")
+    result = scan(session, [RULES], regions=REGIONS)
+    assert _by_region(result, RULES) == {"us-east-1": Status.FAIL, "eu-west-1": Status.PASS}
+    assert "no Config rule or conformance pack" in only(result, RULES, region="us-east-1")[0].message
+    assert only(result, RULES, region="eu-west-1")[0].evidence["conformance_packs"] == ["cis"]
+
+
+def test_rules_error_when_unreadable(session):
+    _rule("us-east-1")
+    deny(session, "config.DescribeConfigRules")
+    [f] = only(scan(session, [RULES]), RULES)
+    assert f.status is Status.ERROR and f.gap.iam_action == "config:DescribeConfigRules"
 
 
 # guardduty.enabled-all-regions
@@ -180,15 +223,35 @@ def test_securityhub_standards_ready_or_warned():
 
 def test_demo_logging_step(session):
     logging_and_detection(DemoContext())
-    checks = ["cloudtrail.*", CONFIG, GUARDDUTY, HUB]
-    result = scan(session, checks, regions=REGIONS)
-    got = {(f.check_id, f.region): f.status for f in result.findings}
-    assert got == {
+    expected = {
         ("cloudtrail.multi-region-logging", "global"): Status.FAIL,
         ("cloudtrail.log-file-validation", "us-east-1"): Status.FAIL,
         ("cloudtrail.kms-encryption", "us-east-1"): Status.FAIL,
         ("cloudtrail.cloudwatch-logs", "global"): Status.NOT_APPLICABLE,
+        ("cloudtrail.org-trail", "global"): Status.NOT_APPLICABLE,  # no organization in this step
+        ("cloudtrail.s3-data-events-write", "global"): Status.FAIL,
+        ("cloudtrail.s3-data-events-read", "global"): Status.FAIL,
         (CONFIG, "us-east-1"): Status.PASS, (CONFIG, "eu-west-1"): Status.FAIL, (CONFIG, "global"): Status.PASS,
         (GUARDDUTY, "us-east-1"): Status.PASS, (GUARDDUTY, "eu-west-1"): Status.FAIL,
         (HUB, "us-east-1"): Status.FAIL, (HUB, "eu-west-1"): Status.FAIL,
+    }
+    ids = sorted({check_id for check_id, _ in expected})
+    result = scan(session, ids, regions=REGIONS)
+    assert {(f.check_id, f.region): f.status for f in result.findings} == expected
+
+
+# the demo account's detection step (moto lacks conformance packs, GuardDuty findings)
+
+def test_demo_detection_step(session):
+    ctx = DemoContext()
+    logging_and_detection(ctx)
+    detection_services(ctx)
+    result = scan(session, [RULES, MACIE, INSPECTOR, STALE, CENTRAL], regions=REGIONS)
+    got = {(f.check_id, f.region): f.status for f in result.findings}
+    assert got == {
+        (RULES, "us-east-1"): Status.PASS, (RULES, "eu-west-1"): Status.ERROR,  # moto lacks conformance packs
+        (MACIE, "us-east-1"): Status.FAIL,
+        (INSPECTOR, "us-east-1"): Status.PASS, (INSPECTOR, "eu-west-1"): Status.FAIL,
+        (STALE, "us-east-1"): Status.ERROR,  # moto lacks ListFindings
+        (CENTRAL, "global"): Status.NOT_APPLICABLE,
     }

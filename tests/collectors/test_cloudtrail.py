@@ -5,7 +5,7 @@ from collections import Counter
 
 import boto3
 
-from auditor.collectors.cloudtrail import AdvancedEventSelector, EventSelector, FieldSelector, Trail
+from auditor.collectors.cloudtrail import AdvancedEventSelector, DataResource, EventSelector, FieldSelector, Trail
 from auditor.config import AuditConfig
 from auditor.runner import collect, select_checks
 from tests.conftest import scan
@@ -84,3 +84,29 @@ def test_management_events_interpretation():
     assert _t([], [_adv(eventCategory=["Management"], readOnly=["true"]),
                    _adv(eventCategory=["Management"], readOnly=["false"])]).management_events_all() is True
     assert _t([], [_adv(eventCategory=["Data"])]).management_events_all() is False
+
+
+def _fs(field: str, **ops: list[str]) -> FieldSelector:
+    return FieldSelector(field=field, **ops)
+
+
+def test_s3_object_events_interpretation():
+    s3 = [_fs("eventCategory", equals=["Data"]), _fs("resources.type", equals=["AWS::S3::Object"])]
+    adv = lambda *extra: _t([], [AdvancedEventSelector(field_selectors=[*s3, *extra])])  # noqa: E731
+    assert _t().s3_object_events(read_only=False) == (None, [])
+    assert adv().s3_object_events(read_only=True) == (True, [])
+    assert adv(_fs("readOnly", not_equals=["true"])).s3_object_events(read_only=False) == (True, [])
+    assert adv(_fs("readOnly", not_equals=["true"])).s3_object_events(read_only=True) == (False, [])
+    assert adv(_fs("resources.ARN", ends_with=[".csv"])).s3_object_events(read_only=True) == (False, [])
+    assert adv(_fs("resources.ARN", starts_with=["arn:aws:s3:::"])).s3_object_events(read_only=True) == (True, [])
+    assert adv(_fs("resources.ARN", starts_with=["arn:aws:s3:::a/"])).s3_object_events(read_only=True) == (False, [])
+    assert adv(_fs("eventName", equals=["PutObject"])).s3_object_events(read_only=False) == (False, [])
+    assert adv(_fs("eventName", not_equals=["GetObjectAcl"])).s3_object_events(read_only=True) == \
+        (True, ["eventName NotEquals GetObjectAcl"])
+    gov = Trail(arn="arn:aws-us-gov:cloudtrail:us-gov-west-1:1:trail/t", id="t", name="t", region="us-gov-west-1",
+                home_region="us-gov-west-1", advanced_event_selectors=[], event_selectors=[EventSelector(
+                    data_resources=[DataResource(type="AWS::S3::Object", values=["arn:aws-us-gov:s3"])])])
+    assert gov.s3_object_events(read_only=False) == (True, [])
+    lambda_only = _t([EventSelector(data_resources=[DataResource(type="AWS::Lambda::Function",
+                                                                 values=["arn:aws:lambda"])])], [])
+    assert lambda_only.s3_object_events(read_only=False) == (False, [])
