@@ -1,10 +1,12 @@
-"""Root user: MFA, no access keys, hardware MFA, not used day to day."""
+"""Root user: MFA, no access keys (or at least rotated ones), hardware MFA, not used day to day, and
+centralized root access management across the organization."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
 
-from auditor.collectors.iam import MFA_DEVICES, REPORT, SUMMARY, CredentialRow
+from auditor.collectors.iam import MFA_DEVICES, ORG_FEATURES, REPORT, SUMMARY, CredentialRow
+from auditor.collectors.organizations import ORG
 from auditor.config import AuditConfig
 from auditor.inventory import Inventory
 from auditor.models import Finding, Status
@@ -104,3 +106,73 @@ def root_recent_usage(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     else:
         yield Finding.passed(inv.account(), f"root user not used in the last {cfg.root_usage_window_days} days",
                              evidence=evidence)
+
+
+@check("iam.root-access-key-rotated", needs=(REPORT,))
+def root_access_key_rotated(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+    """If root keys exist at all (iam.root-no-access-keys fails then), an old one has had the longest to leak."""
+    if inv.iam.credential_report is None:
+        return
+    row = inv.iam.root_row()
+    if row is None:
+        yield Finding.with_status(Status.ERROR, inv.account(),
+                                  "credential report has no <root_account> row: root access keys unknown")
+        return
+    now, limit = cfg.clock(), cfg.access_key_max_age_days
+    if not row.active_keys():
+        yield Finding.with_status(Status.NOT_APPLICABLE, inv.account(), "root user has no active access keys",
+                                  evidence={"active_keys": []})
+    for slot, rotated, used in row.active_keys():
+        evidence = {"key_slot": slot, "last_rotated": rotated.isoformat() if rotated else None,
+                    "last_used": used.isoformat() if used else None, "max_age_days": limit}
+        sub = f"access_key_{slot}"
+        if rotated is None:
+            yield Finding.with_status(Status.ERROR, inv.account(), f"root access key {slot} is active but the "
+                                      "report gives no rotation date", evidence=evidence, subkey=sub)
+            continue
+        age = (now - rotated).days
+        evidence["age_days"] = age
+        if now - rotated > timedelta(days=limit):
+            yield Finding.failed(inv.account(), f"root access key {slot} is {age} days old (limit {limit}): "
+                                 "delete it (or at least rotate it)", evidence=evidence, subkey=sub)
+        else:
+            yield Finding.passed(inv.account(), f"root access key {slot} is {age} days old (still: root should "
+                                 "have no keys)", evidence=evidence, subkey=sub)
+
+
+_ROOT_FEATURE = "RootCredentialsManagement"
+_CANNOT_ENABLE = {"OrganizationNotInAllFeaturesModeException": "the organization does not use all features",
+                  "ServiceAccessNotEnabledException": "trusted access for IAM is not enabled in Organizations"}
+
+
+@check("iam.root-centralized-management", needs=(ORG_FEATURES, ORG))
+def root_centralized_management(inv: Inventory) -> Iterator[Finding]:
+    """Member accounts without root credentials cannot have them phished; the org manages root centrally."""
+    org, features = inv.organizations, inv.iam.organizations_features
+    ref = inv.setting("iam", "organizations-root-access")
+    if org.in_organization is None or features is None:
+        return
+    evidence = {"in_organization": org.in_organization, "caller_is_management": org.caller_is_management,
+                "enabled_features": features.enabled_features, "refused": features.refused}
+    if not org.in_organization or features.refused == "OrganizationNotFoundException":
+        yield Finding.with_status(Status.NOT_APPLICABLE, ref, "account is not in an organization: "
+                                  "centralized root access does not apply", evidence=evidence)
+    elif features.enabled_features is not None:
+        enabled = _ROOT_FEATURE in features.enabled_features
+        sessions = "RootSessions" in features.enabled_features
+        evidence["RootSessions"] = sessions
+        yield Finding.of(ref, passed=enabled, evidence=evidence, message=(
+            f"centralized root access is enabled (root sessions {'enabled' if sessions else 'disabled'})"
+            if enabled else "centralized root credentials management is not enabled: enable it in IAM "
+            "(Root access management) so member accounts have no root credentials"))
+    elif features.refused in _CANNOT_ENABLE:
+        yield Finding.failed(ref, f"centralized root access is not enabled: {_CANNOT_ENABLE[features.refused]}",
+                             evidence=evidence)
+    elif not org.caller_is_management:
+        yield Finding.with_status(Status.NOT_APPLICABLE, ref, "informational: this is a member account "
+                                  f"({features.refused}); run from the management or a delegated-admin account",
+                                  evidence=evidence)
+    else:
+        yield Finding.with_status(Status.ERROR, ref, f"the management account was refused "
+                                  f"iam:ListOrganizationsFeatures ({features.refused}): grant it to the auditor",
+                                  evidence=evidence)

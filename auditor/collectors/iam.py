@@ -1,4 +1,5 @@
-"""IAM, account-wide: credential report, account summary, password policy, principals with their policies.
+"""IAM, account-wide: credential report, account summary, password policy, principals with their policies,
+server certificates, identity providers and the Organizations-wide root access features.
 
 Datasets are split so that one denied action only blinds the checks that need it. Principals and
 policies come from one paginated iam:GetAccountAuthorizationDetails instead of per-user calls.
@@ -7,11 +8,28 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from types import SimpleNamespace
+from typing import Any
 
-from auditor.collectors import NOT_FOUND, CollectContext, Section, collector
+from auditor.collectors import NOT_FOUND, CollectContext, collector
+from auditor.collectors.iam_models import (  # noqa: F401 - re-exported for checks
+    AccessKeyUsage,
+    AttachedPolicy,
+    IamGroup,
+    IamPrincipal,
+    IamRole,
+    IamSection,
+    IamUser,
+    IdentityProvider,
+    InlinePolicy,
+    ManagedPolicy,
+    OrganizationsFeatures,
+    PasswordPolicy,
+    PolicyEntities,
+    ServerCertificate,
+    VirtualMfaDevice,
+)
 from auditor.credential_report import CredentialReportError, CredentialRow, parse_credential_report
-from auditor.models import Frozen, Resource
 from auditor.policy import parse_document
 
 REPORT = "iam.credential_report"
@@ -20,101 +38,20 @@ PASSWORD_POLICY = "iam.password_policy"
 AUTHORIZATION = "iam.authorization"
 MFA_DEVICES = "iam.mfa_devices"
 POLICY_ENTITIES = "iam.policy_entities"
+SERVER_CERTIFICATES = "iam.server_certificates"
+IDENTITY_PROVIDERS = "iam.identity_providers"
+ORG_FEATURES = "iam.organizations_features"
+KEY_USAGE = "iam.access_key_usage"
 
 SUPPORT_POLICY = "AWSSupportAccess"
 _REPORT_NOT_READY = ("ReportInProgress", "ReportNotPresent")
 _REPORT_POLL_SECONDS = 2.0
 _REPORT_DEADLINE_SECONDS = 60.0
+# ListOrganizationsFeatures answers these to accounts that may not ask or to orgs without the feature: data.
+ORG_FEATURE_REFUSALS = ("AccountNotManagementOrDelegatedAdministratorException", "OrganizationNotFoundException",
+                        "OrganizationNotInAllFeaturesModeException", "ServiceAccessNotEnabledException",
+                        "AccessDenied", "AccessDeniedException")
 
-
-class AttachedPolicy(Frozen):
-    name: str
-    arn: str
-
-
-class InlinePolicy(Frozen):
-    name: str
-    document: dict[str, Any]
-
-
-class IamPrincipal(Resource):
-    name: str
-    path: str = "/"
-    attached_policies: list[AttachedPolicy] = []
-    inline_policies: list[InlinePolicy] = []
-
-
-class IamUser(IamPrincipal):
-    resource_type: ClassVar[str] = "AWS::IAM::User"
-    create_date: datetime | None = None
-    groups: list[str] = []
-
-
-class IamGroup(IamPrincipal):
-    resource_type: ClassVar[str] = "AWS::IAM::Group"
-
-
-class IamRole(IamPrincipal):
-    resource_type: ClassVar[str] = "AWS::IAM::Role"
-    create_date: datetime | None = None
-    trust_policy: dict[str, Any] = {}
-
-
-class ManagedPolicy(Resource):
-    resource_type: ClassVar[str] = "AWS::IAM::ManagedPolicy"
-    name: str
-    aws_managed: bool
-    default_version: str = ""
-    document: dict[str, Any] | None = None  # default version; None when the service did not return it
-
-
-class PasswordPolicy(Frozen):
-    exists: bool  # False: the account has no password policy (NoSuchEntity), so AWS defaults apply
-    minimum_length: int | None = None
-    reuse_prevention: int | None = None
-    max_age_days: int | None = None
-    require_uppercase: bool = False
-    require_lowercase: bool = False
-    require_numbers: bool = False
-    require_symbols: bool = False
-    allow_users_to_change: bool = False
-    hard_expiry: bool = False
-
-
-class VirtualMfaDevice(Frozen):
-    serial: str
-    user_arn: str | None = None
-    user_name: str | None = None
-    enable_date: datetime | None = None
-
-
-class PolicyEntities(Frozen):
-    """Who holds one managed policy (iam:ListEntitiesForPolicy), by name."""
-
-    policy_arn: str
-    users: list[str] = []
-    groups: list[str] = []
-    roles: list[str] = []
-
-
-class IamSection(Section):
-    # None everywhere means "not read" (a gap explains why); an empty list means "read, and none".
-    credential_report: list[CredentialRow] | None = None
-    credential_report_generated: datetime | None = None
-    account_summary: dict[str, int] | None = None
-    password_policy: PasswordPolicy | None = None
-    users: list[IamUser] | None = None
-    groups: list[IamGroup] | None = None
-    roles: list[IamRole] | None = None
-    policies: list[ManagedPolicy] | None = None
-    virtual_mfa_devices: list[VirtualMfaDevice] | None = None
-    support_access: PolicyEntities | None = None
-
-    def root_row(self) -> CredentialRow | None:
-        return next((r for r in self.credential_report or [] if r.is_root), None)
-
-    def user_rows(self) -> list[CredentialRow]:
-        return [r for r in self.credential_report or [] if not r.is_root]
 
 
 @collector("iam", section=IamSection, regional=False, datasets={
@@ -124,15 +61,22 @@ class IamSection(Section):
     AUTHORIZATION: ("iam:GetAccountAuthorizationDetails",),
     MFA_DEVICES: ("iam:ListVirtualMFADevices",),
     POLICY_ENTITIES: ("iam:ListEntitiesForPolicy",),
+    SERVER_CERTIFICATES: ("iam:ListServerCertificates",),
+    IDENTITY_PROVIDERS: ("iam:ListSAMLProviders", "iam:ListOpenIDConnectProviders"),
+    ORG_FEATURES: ("iam:ListOrganizationsFeatures",),
+    KEY_USAGE: ("iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"),
 })
 def collect_iam(ctx: CollectContext) -> IamSection:
     iam = ctx.client()
     # Independent reads; the report may need polling, so run them side by side.
     parts = [lambda: _credential_report(ctx, iam), lambda: _summary(ctx, iam), lambda: _password_policy(ctx, iam),
-             lambda: _authorization(ctx, iam), lambda: _mfa_devices(ctx, iam), lambda: _support_access(ctx, iam)]
+             lambda: _authorization(ctx, iam), lambda: _mfa_devices(ctx, iam), lambda: _support_access(ctx, iam),
+             lambda: _server_certificates(ctx, iam), lambda: _identity_providers(ctx, iam),
+             lambda: _organizations_features(ctx, iam)]
     fields: dict[str, Any] = {}
     for result in ctx.map(lambda fn: fn(), parts):
         fields.update(result)
+    fields.update(_key_usage(ctx, iam, fields.get("credential_report")))
     return IamSection(**fields)
 
 
@@ -155,6 +99,33 @@ def _credential_report(ctx: CollectContext, iam: Any) -> dict[str, Any]:
         ctx.gap_for(REPORT, exc)
         return {}
     return {"credential_report": rows, "credential_report_generated": _utc(resp.get("GeneratedTime"))}
+
+
+def _key_usage(ctx: CollectContext, iam: Any, rows: list[CredentialRow] | None) -> dict[str, Any]:
+    """Per-key calls only for users whose report row names no service for a used key (emulators, old keys)."""
+    if rows is None:
+        return {}
+    lacking = [r for r in rows if not r.is_root and (
+        (r.access_key_1_active and r.access_key_1_last_used_date and not r.access_key_1_last_used_service)
+        or (r.access_key_2_active and r.access_key_2_last_used_date and not r.access_key_2_last_used_service))]
+
+    def per_user(row: CredentialRow) -> list[AccessKeyUsage]:
+        keys = ctx.paginate(KEY_USAGE, iam, "list_access_keys", "AccessKeyMetadata", resource_id=row.arn,
+                            UserName=row.user) or []  # None: a gap names this user
+        out = []
+        for key in (k for k in keys if k.get("Status") == "Active"):
+            resp = ctx.call(KEY_USAGE, iam, "get_access_key_last_used", resource_id=row.arn,
+                            AccessKeyId=key["AccessKeyId"])
+            if resp is not None:
+                last = resp.get("AccessKeyLastUsed") or {}
+                out.append(AccessKeyUsage(
+                    user=row.user, key_id=key["AccessKeyId"], created=_utc(key.get("CreateDate")),
+                    last_used=_utc(last.get("LastUsedDate")), service=_known(last.get("ServiceName")),
+                    region=_known(last.get("Region"))))
+        return out
+
+    found = [u for got in ctx.map(per_user, lacking) for u in got]
+    return {"access_key_usage": sorted(found, key=lambda u: (u.user, u.key_id))}
 
 
 def _summary(ctx: CollectContext, iam: Any) -> dict[str, Any]:
@@ -195,6 +166,7 @@ def _authorization(ctx: CollectContext, iam: Any) -> dict[str, Any]:
     common = {"account_id": ctx.account_id}
     users = [IamUser(arn=u["Arn"], id=u["UserName"], name=u["UserName"], path=u.get("Path", "/"),
                      create_date=_utc(u.get("CreateDate")), groups=sorted(u.get("GroupList", [])),
+                     tags={t["Key"]: t.get("Value", "") for t in u.get("Tags", [])},
                      attached_policies=_attached(u), inline_policies=_inline(u, "UserPolicyList"), **common)
              for u in got["UserDetailList"]]
     groups = [IamGroup(arn=g["Arn"], id=g["GroupName"], name=g["GroupName"], path=g.get("Path", "/"),
@@ -248,8 +220,56 @@ def _support_access(ctx: CollectContext, iam: Any) -> dict[str, Any]:
         roles=sorted(r["RoleName"] for r in got["PolicyRoles"]))}
 
 
+def _server_certificates(ctx: CollectContext, iam: Any) -> dict[str, Any]:
+    listed = ctx.paginate(SERVER_CERTIFICATES, iam, "list_server_certificates", "ServerCertificateMetadataList")
+    if listed is None:
+        return {}
+    return {"server_certificates": sorted((ServerCertificate(
+        arn=c["Arn"], id=c["ServerCertificateName"], name=c["ServerCertificateName"], path=c.get("Path", "/"),
+        upload_date=_utc(c.get("UploadDate")), expiration=_utc(c.get("Expiration")), account_id=ctx.account_id)
+        for c in listed), key=lambda c: c.arn)}
+
+
+def _identity_providers(ctx: CollectContext, iam: Any) -> dict[str, Any]:
+    saml = ctx.call(IDENTITY_PROVIDERS, iam, "list_saml_providers")
+    oidc = ctx.call(IDENTITY_PROVIDERS, iam, "list_open_id_connect_providers")
+    out: dict[str, Any] = {}
+    if saml is not None:
+        out["saml_providers"] = sorted((IdentityProvider(
+            arn=p["Arn"], kind="saml", name=p["Arn"].split(":saml-provider/", 1)[-1],
+            valid_until=_utc(p.get("ValidUntil"))) for p in saml.get("SAMLProviderList", [])), key=lambda p: p.arn)
+    if oidc is not None:
+        out["oidc_providers"] = sorted((IdentityProvider(arn=p["Arn"], kind="oidc",
+                                                         name=p["Arn"].split(":oidc-provider/", 1)[-1])
+                                        for p in oidc.get("OpenIDConnectProviderList", [])), key=lambda p: p.arn)
+    return out
+
+
+def _organizations_features(ctx: CollectContext, iam: Any) -> dict[str, Any]:
+    codes: list[str] = []  # which refusal it was: ctx.call only says "declared absent"
+
+    def features(**params: Any) -> Any:
+        try:
+            return iam.list_organizations_features(**params)
+        except Exception as exc:
+            codes.append(str(getattr(exc, "response", {}).get("Error", {}).get("Code", "")))
+            raise
+    spy = SimpleNamespace(meta=iam.meta, list_organizations_features=features)
+    resp = ctx.call(ORG_FEATURES, spy, "list_organizations_features", absent=ORG_FEATURE_REFUSALS)
+    if resp is None:
+        return {}
+    if resp is NOT_FOUND:
+        return {"organizations_features": OrganizationsFeatures(refused=codes[-1])}
+    return {"organizations_features": OrganizationsFeatures(
+        enabled_features=sorted(resp.get("EnabledFeatures", [])), organization_id=resp.get("OrganizationId", ""))}
+
+
 def _is_aws_managed(arn: str) -> bool:
     return arn.split(":")[4:5] == ["aws"]
+
+
+def _known(value: str | None) -> str | None:
+    return None if value in (None, "", "N/A") else value
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -8,13 +8,15 @@ import pytest
 from moto.iam.models import iam_backends
 
 from auditor.collectors import COLLECTORS
-from auditor.collectors.iam import IamSection, VirtualMfaDevice
+from auditor.collectors.iam import IamSection, OrganizationsFeatures, VirtualMfaDevice
+from auditor.collectors.organizations import OrganizationsSection
 from auditor.config import AuditConfig
 from auditor.credential_report import parse_credential_report
 from auditor.inventory import Inventory
 from auditor.models import Finding, Identity, Status
 from auditor.registry import CHECKS
 from auditor.runner import evaluate, load_checks
+from tests.collectors.test_iam import FEATURES, recorded
 from tests.conftest import ACCOUNT, deny, only, scan, statuses
 
 HEADER = ("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
@@ -176,3 +178,93 @@ def test_root_usage_error_without_root_row_or_report(session):
     deny(session, "iam.GenerateCredentialReport")
     [f] = only(scan(session, ["iam.root-recent-usage"]), "iam.root-recent-usage")
     assert f.status is Status.ERROR and f.gap.iam_action == "iam:GenerateCredentialReport"
+
+
+# iam.root-access-key-rotated
+def test_root_key_rotation_fail_pass_per_key():
+    inv = hand_inventory(report_row(key1=("true", ago(200), ago(1)), key2=("true", ago(10), "N/A")))
+    found = {f.subkey: f for f in run(inv, "iam.root-access-key-rotated")}
+    assert {k: f.status for k, f in found.items()} == {"access_key_1": Status.FAIL, "access_key_2": Status.PASS}
+    assert found["access_key_1"].evidence["age_days"] == 200 and "root access key 1" in found["access_key_1"].message
+    assert found["access_key_1"].resource.type == "AWS::::Account"
+    assert {f.status for f in run(inv, "iam.root-access-key-rotated", access_key_max_age_days=365)} == {Status.PASS}
+
+
+def test_root_key_rotation_not_applicable_without_root_keys():
+    [f] = run(hand_inventory(report_row(key1=("false", ago(500), "N/A"))), "iam.root-access-key-rotated")
+    assert f.status is Status.NOT_APPLICABLE and "no active access keys" in f.message
+
+
+def test_root_key_rotation_error_without_root_row_or_report(session):
+    [f] = only(scan(session, ["iam.root-access-key-rotated"]), "iam.root-access-key-rotated")  # moto: no root row
+    assert f.status is Status.ERROR and "<root_account>" in f.message
+    deny(session, "iam.GetCredentialReport")
+    [f] = only(scan(session, ["iam.root-access-key-rotated"]), "iam.root-access-key-rotated")
+    assert f.status is Status.ERROR and f.gap.iam_action == "iam:GetCredentialReport"
+
+
+# iam.root-centralized-management
+CENTRAL = "iam.root-centralized-management"
+
+
+def _org() -> None:
+    boto3.client("organizations").create_organization(FeatureSet="ALL")  # moto: the caller is the management account
+
+
+def test_central_root_pass_from_management_account(session):
+    _org()
+    recorded(session, "iam.ListOrganizationsFeatures", FEATURES)
+    [f] = only(scan(session, [CENTRAL]), CENTRAL)
+    assert f.status is Status.PASS and f.evidence["RootSessions"] is True and "root sessions enabled" in f.message
+
+
+@pytest.mark.parametrize(("answer", "error"), [({"OrganizationId": "o-1", "EnabledFeatures": []}, ""),
+                                               ({"OrganizationId": "o-1", "EnabledFeatures": ["RootSessions"]}, ""),
+                                               (None, "ServiceAccessNotEnabledException"),
+                                               (None, "OrganizationNotInAllFeaturesModeException")])
+def test_central_root_fail(session, answer, error):
+    _org()
+    recorded(session, "iam.ListOrganizationsFeatures", answer, error=error)
+    [f] = only(scan(session, [CENTRAL]), CENTRAL)
+    assert f.status is Status.FAIL and "not enabled" in f.message
+
+
+def test_central_root_not_applicable_outside_an_organization(session):
+    recorded(session, "iam.ListOrganizationsFeatures", error="OrganizationNotFoundException")
+    [f] = only(scan(session, [CENTRAL]), CENTRAL)
+    assert f.status is Status.NOT_APPLICABLE and "not in an organization" in f.message
+
+
+def _org_inventory(features: OrganizationsFeatures, management: bool) -> Inventory:
+    org = OrganizationsSection(in_organization=True, caller_is_management=management)
+    datasets = sorted({*COLLECTORS.get("iam").datasets, *COLLECTORS.get("organizations").datasets})
+    return Inventory(identity=Identity(account_id=ACCOUNT, arn=f"arn:aws:iam::{ACCOUNT}:user/auditor"),
+                     regions=["us-east-1"], collected_at=NOW, datasets=datasets,
+                     sections={"iam": IamSection(organizations_features=features), "organizations": org})
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "AccountNotManagementOrDelegatedAdministratorException"])
+def test_central_root_informational_from_a_member_account(code):
+    [f] = run(_org_inventory(OrganizationsFeatures(refused=code), management=False), CENTRAL)
+    assert f.status is Status.NOT_APPLICABLE and "member account" in f.message and f.evidence["refused"] == code
+
+
+def test_central_root_delegated_admin_member_is_judged():
+    feats = OrganizationsFeatures(enabled_features=["RootCredentialsManagement"], organization_id="o-1")
+    assert [f.status for f in run(_org_inventory(feats, management=False), CENTRAL)] == [Status.PASS]
+
+
+def test_central_root_error_when_management_is_refused_or_reads_fail(session):
+    _org()
+    deny(session, "iam.ListOrganizationsFeatures")  # AccessDenied on the management account: a reason, not a pass
+    [f] = only(scan(session, [CENTRAL]), CENTRAL)
+    assert f.status is Status.ERROR and "iam:ListOrganizationsFeatures" in f.message
+
+
+def test_central_root_error_when_unsupported_or_org_unreadable(session):
+    [f] = only(scan(session, [CENTRAL]), CENTRAL)  # moto lacks ListOrganizationsFeatures
+    assert f.status is Status.ERROR and f.gap.error_code == "Unsupported"
+    recorded(session, "iam.ListOrganizationsFeatures", FEATURES)
+    deny(session, "organizations.DescribeOrganization")
+    [f] = only(scan(session, [CENTRAL]), CENTRAL)
+    assert f.status is Status.ERROR and f.gap.iam_action == "organizations:DescribeOrganization"

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import boto3
 import pytest
 
 from auditor.models import Status
-from tests.checks.test_iam_root import ago, hand_inventory, report_row, run
+from tests.checks.test_iam_root import ACCOUNT, ago, hand_inventory, report_row, run
+from tests.collectors.test_iam import recorded
 from tests.conftest import deny, future, only, scan, statuses
 
 POLICY = ["iam.password-policy-min-length", "iam.password-policy-reuse", "iam.password-policy-complexity"]
@@ -179,3 +181,191 @@ def test_direct_policies_error_when_authorization_denied(session):
     deny(session, "iam.GetAccountAuthorizationDetails")
     [f] = only(scan(session, ["iam.user-no-direct-policies"]), "iam.user-no-direct-policies")
     assert f.status is Status.ERROR and f.gap.iam_action == "iam:GetAccountAuthorizationDetails"
+
+
+# iam.password-policy-expiry
+EXPIRY = "iam.password-policy-expiry"
+
+
+@pytest.mark.parametrize(("max_age", "status"), [(90, Status.PASS), (30, Status.PASS), (180, Status.FAIL),
+                                                 (None, Status.FAIL)])
+def test_password_expiry(session, max_age, status):
+    extra = {"MaxPasswordAge": max_age} if max_age else {}
+    boto3.client("iam").update_account_password_policy(MinimumPasswordLength=14, **extra)
+    [f] = only(scan(session, [EXPIRY]), EXPIRY)
+    assert f.status is status and f.evidence["MaxPasswordAge"] == (max_age or 0)  # moto says 0 for "unset"
+
+
+def test_password_expiry_fail_without_policy_error_when_denied(session):
+    [f] = only(scan(session, [EXPIRY]), EXPIRY)
+    assert f.status is Status.FAIL and "no password policy" in f.message
+    deny(session, "iam.GetAccountPasswordPolicy")
+    assert statuses(scan(session, [EXPIRY]), EXPIRY) == [Status.ERROR]
+
+
+# iam.user-mfa-all
+def test_mfa_all_pass_fail_and_exempt_workload(session):
+    _console_user("alice", mfa=True)
+    iam = boto3.client("iam")
+    iam.create_user(UserName="keys-only")
+    iam.create_access_key(UserName="keys-only")
+    iam.create_user(UserName="deployer", Tags=[{"Key": "identity-type", "Value": "service"}])
+    iam.create_user(UserName="mislabelled", Tags=[{"Key": "identity-type", "Value": "human"}])
+    found = {f.resource.id: f for f in only(scan(session, ["iam.user-mfa-all"]), "iam.user-mfa-all")}
+    assert {k: f.status for k, f in found.items()} == {
+        "alice": Status.PASS, "keys-only": Status.FAIL, "deployer": Status.NOT_APPLICABLE,
+        "mislabelled": Status.FAIL}
+    assert found["keys-only"].message.startswith("user keys-only has no MFA device")
+    assert found["keys-only"].evidence["active_keys"] == [1]
+    cfg = future(0).with_overrides(exempt_user_tag="identity-type")  # key only: any value exempts
+    assert {f.status for f in only(scan(session, ["iam.user-mfa-all"], cfg=cfg), "iam.user-mfa-all",
+                                   resource=found["mislabelled"].resource)} == {Status.NOT_APPLICABLE}
+
+
+@pytest.mark.parametrize("op", ["iam.GetCredentialReport", "iam.GetAccountAuthorizationDetails"])
+def test_mfa_all_error_when_either_source_denied(session, op):
+    boto3.client("iam").create_user(UserName="u")
+    deny(session, op)
+    assert statuses(scan(session, ["iam.user-mfa-all"]), "iam.user-mfa-all") == [Status.ERROR]
+
+
+# iam.user-single-active-key
+def test_single_active_key(session, ci_user):
+    iam = boto3.client("iam")
+    iam.create_user(UserName="rotating")
+    iam.create_access_key(UserName="rotating")
+    iam.create_access_key(UserName="rotating")
+    iam.create_user(UserName="keyless")
+    found = {f.resource.id: f for f in only(scan(session, ["iam.user-single-active-key"]),
+                                            "iam.user-single-active-key")}
+    assert {k: f.status for k, f in found.items()} == {"ci": Status.PASS, "rotating": Status.FAIL,
+                                                       "keyless": Status.PASS}
+    assert found["rotating"].evidence["active_keys"] == [1, 2]  # ci's second key is inactive: not counted
+    deny(session, "iam.GetCredentialReport")
+    assert statuses(scan(session, ["iam.user-single-active-key"]), "iam.user-single-active-key") == [Status.ERROR]
+
+
+# iam.user-no-initial-access-key
+def _use_key(key: dict, service: str = "iam") -> None:
+    client = boto3.client(service, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
+                          aws_secret_access_key=key["SecretAccessKey"], aws_session_token=None)
+    client.list_buckets() if service == "s3" else client.get_caller_identity() if service == "sts" \
+        else client.list_users()
+
+
+def test_initial_access_key(session):
+    iam = boto3.client("iam")
+    for name in ("setup", "active"):
+        _console_user(name, mfa=False)
+    iam.create_access_key(UserName="setup")
+    _use_key(iam.create_access_key(UserName="active")["AccessKey"])
+    iam.create_user(UserName="api")
+    iam.create_access_key(UserName="api")  # no console password: out of scope
+    found = {f.resource.id: f for f in only(scan(session, ["iam.user-no-initial-access-key"]),
+                                            "iam.user-no-initial-access-key")}
+    assert {k: f.status for k, f in found.items()} == {"setup": Status.FAIL, "active": Status.PASS}
+    assert "access key 1 that was never used" in found["setup"].message
+    deny(session, "iam.GetCredentialReport")
+    assert statuses(scan(session, ["iam.user-no-initial-access-key"]), "iam.user-no-initial-access-key") == \
+        [Status.ERROR]
+
+
+def test_initial_access_key_not_applicable_without_console_users_with_keys(session):
+    _console_user("bob", mfa=False)
+    assert statuses(scan(session, ["iam.user-no-initial-access-key"]), "iam.user-no-initial-access-key") == \
+        [Status.NOT_APPLICABLE]
+
+
+# iam.user-in-group
+def test_user_in_group(session):
+    iam = boto3.client("iam")
+    iam.create_group(GroupName="devs")
+    iam.create_user(UserName="grouped")
+    iam.add_user_to_group(GroupName="devs", UserName="grouped")
+    iam.create_user(UserName="loner")
+    found = {f.resource.id: f for f in only(scan(session, ["iam.user-in-group"]), "iam.user-in-group")}
+    assert {k: f.status for k, f in found.items()} == {"grouped": Status.PASS, "loner": Status.FAIL}
+    assert found["loner"].message == "user loner belongs to no group: add it to one"
+    deny(session, "iam.GetAccountAuthorizationDetails")
+    assert statuses(scan(session, ["iam.user-in-group"]), "iam.user-in-group") == [Status.ERROR]
+
+
+# iam.user-long-lived-key-usage
+LONG = "iam.user-long-lived-key-usage"
+
+
+def test_long_lived_key_usage_by_service(session):
+    iam = boto3.client("iam")
+    for name in ("app", "human", "idle"):
+        iam.create_user(UserName=name)
+    iam.create_access_key(UserName="app")  # same creation second as the next key: told apart by last use
+    _use_key(iam.create_access_key(UserName="app")["AccessKey"], "s3")
+    _use_key(iam.create_access_key(UserName="human")["AccessKey"], "sts")
+    iam.create_access_key(UserName="idle")
+    result = scan(session, [LONG])
+    found = {(f.resource.id, f.subkey): f for f in only(result, LONG)}
+    assert {k: f.status for k, f in found.items()} == {
+        ("app", "access_key_1"): Status.PASS, ("app", "access_key_2"): Status.FAIL,
+        ("human", "access_key_1"): Status.PASS, ("idle", "access_key_1"): Status.PASS}
+    app = found[("app", "access_key_2")]
+    assert app.evidence["last_used_service"] == "s3" and "against s3" in app.message
+    assert found[("idle", "access_key_1")].message == "user idle access key 1 never used"
+    # moto's report leaves the service out, so the collector asked GetAccessKeyLastUsed for app's and human's keys
+    calls = {k.split(":")[2]: n for k, n in result.api_calls.items() if k.startswith("iam:")}
+    assert calls["ListAccessKeys"] == 2 and calls["GetAccessKeyLastUsed"] == 3
+    later = {f.subkey: f.status for f in only(scan(session, [LONG], cfg=future(91)), LONG, resource=app.resource)}
+    assert later["access_key_2"] is Status.PASS  # not used within the window any more
+
+
+def _used_key_row(user: str, service: str) -> str:
+    key = f"true,{ago(30)},{ago(2)}"
+    return report_row(user, key1=("true", ago(30), ago(2))).replace(f"{key},N/A,N/A,", f"{key},eu-west-1,{service},")
+
+
+def test_long_lived_key_usage_from_the_report_alone():
+    inv = hand_inventory(_used_key_row("worker", "ec2"), _used_key_row("admin", "sts"), _used_key_row("odd", "N/A"))
+    found = {f.resource.id: f for f in run(inv, LONG)}
+    assert {k: f.status for k, f in found.items()} == {"worker": Status.FAIL, "admin": Status.PASS,
+                                                       "odd": Status.ERROR}
+    assert "names no service" in found["odd"].message  # used, service unknown: never a guess
+    assert found["worker"].evidence == {"key_slot": 1, "last_used": ago(2), "last_used_service": "ec2",
+                                        "window_days": 90}
+
+
+def test_long_lived_key_usage_error_when_last_used_denied(session):
+    iam = boto3.client("iam")
+    iam.create_user(UserName="app")
+    _use_key(iam.create_access_key(UserName="app")["AccessKey"], "s3")
+    deny(session, "iam.GetAccessKeyLastUsed")
+    [f] = only(scan(session, [LONG]), LONG)
+    assert f.status is Status.ERROR and f.gap.iam_action == "iam:GetAccessKeyLastUsed" and f.resource.id == "app"
+
+
+# iam.expired-server-certificates
+CERTS = "iam.expired-server-certificates"
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+
+
+def test_expired_certificate_fail_in_moto(session):
+    boto3.client("iam").upload_server_certificate(ServerCertificateName="old", CertificateBody=PEM,
+                                                  PrivateKey="not-a-key")
+    [f] = only(scan(session, [CERTS]), CERTS)  # moto hard-codes Expiration to 2012
+    assert f.status is Status.FAIL and f.resource.id == "old" and "expired on 2012-05-08" in f.message
+
+
+def test_valid_certificate_pass_from_recorded_response(session):
+    recorded(session, "iam.ListServerCertificates", {"IsTruncated": False, "ServerCertificateMetadataList": [
+        {"Path": "/", "ServerCertificateName": "www", "ServerCertificateId": "ASCAEXAMPLE",
+         "Arn": f"arn:aws:iam::{ACCOUNT}:server-certificate/www",
+         "UploadDate": datetime(2026, 1, 1, tzinfo=timezone.utc),  # the parsed shape: datetimes, not text
+         "Expiration": datetime(2027, 1, 1, tzinfo=timezone.utc)}]})
+    cfg = future(0).with_overrides(now=datetime(2026, 6, 1, tzinfo=timezone.utc))
+    [f] = only(scan(session, [CERTS], cfg=cfg), CERTS)
+    assert f.status is Status.PASS and "valid until 2027-01-01" in f.message
+    assert f.resource.type == "AWS::IAM::ServerCertificate"
+
+
+def test_certificates_not_applicable_when_none_error_when_denied(session):
+    assert statuses(scan(session, [CERTS]), CERTS) == [Status.NOT_APPLICABLE]
+    deny(session, "iam.ListServerCertificates")
+    assert statuses(scan(session, [CERTS]), CERTS) == [Status.ERROR]

@@ -4,6 +4,7 @@ import json
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
@@ -20,8 +21,34 @@ TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
 
+def recorded(session: AuditSession, operation: str, response: dict | None = None, error: str = "") -> list[dict]:
+    """Answer 'service.Operation' with a recorded response (or error code) where moto lacks the API.
+
+    Returning (http_response, parsed) from a before-call handler makes botocore skip the request. Returns the
+    list of request params seen, so tests can count calls.
+    """
+    service, op = operation.split(".")
+    seen: list[dict] = []
+
+    def answer(params: dict, **_: object) -> tuple[AWSResponse, dict]:
+        seen.append(params)
+        if error:
+            return AWSResponse("https://recorded", 400, {}, None), {
+                "Error": {"Code": error, "Message": "recorded"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return AWSResponse("https://recorded", 200, {}, None), {**(response or {}),
+                                                                "ResponseMetadata": {"HTTPStatusCode": 200}}
+    session.boto._session.register(f"before-call.{service}.{op}", answer)
+    session._clients.clear()
+    return seen
+
+
+FEATURES = {"OrganizationId": "o-abc123", "EnabledFeatures": ["RootSessions", "RootCredentialsManagement"]}
+
+
 def _inventory(session: AuditSession) -> Inventory:
-    return collect(session, select_checks(["iam.*"]), ["us-east-1"], AuditConfig(workers=4))
+    inv = collect(session, select_checks(["iam.*"]), ["us-east-1"], AuditConfig(workers=4))
+    # iam.* checks also pull in other collectors (organizations, access analyzer...): only the iam one is tested here
+    return inv.model_copy(update={"gaps": [g for g in inv.gaps if g.dataset.startswith("iam.")]})
 
 
 def _account() -> None:
@@ -40,6 +67,7 @@ def _account() -> None:
 
 def test_collects_every_dataset_with_one_call_each(session):
     _account()
+    asked = recorded(session, "iam.ListOrganizationsFeatures", FEATURES)
     inv = _inventory(session)
     sec = inv.iam
     assert inv.gaps == []
@@ -54,10 +82,16 @@ def test_collects_every_dataset_with_one_call_each(session):
     assert sec.account_summary["AccountMFAEnabled"] == 0
     assert sec.password_policy.exists is False  # NoSuchEntity is data
     assert sec.virtual_mfa_devices == [] and sec.support_access.roles == []
-    iam_calls = {k.split(":")[2]: n for k, n in inv.api_calls.items() if k.startswith("iam:")}
+    ours = {a.split(":")[1] for a in COLLECTORS.get("iam").permissions}  # other collectors read iam too
+    calls = {k.split(":")[2]: n for k, n in inv.api_calls.items() if k.startswith("iam:")}
+    iam_calls = {op: n for op, n in calls.items() if op in ours}
     assert iam_calls == {"GenerateCredentialReport": 1, "GetCredentialReport": 1, "GetAccountSummary": 1,
                          "GetAccountPasswordPolicy": 1, "GetAccountAuthorizationDetails": 1,
-                         "ListVirtualMFADevices": 1, "ListEntitiesForPolicy": 1}
+                         "ListVirtualMFADevices": 1, "ListEntitiesForPolicy": 1, "ListServerCertificates": 1,
+                         "ListSAMLProviders": 1, "ListOpenIDConnectProviders": 1}
+    assert len(asked) == 1  # the recorded answer short-circuits before the call counter
+    assert sec.server_certificates == [] and sec.saml_providers == [] and sec.oidc_providers == []
+    assert sec.organizations_features.enabled_features == ["RootCredentialsManagement", "RootSessions"]
 
 
 def test_password_policy_fields(session):
@@ -83,6 +117,7 @@ def test_mfa_devices_keep_no_seed(session):
 
 def test_one_denial_blinds_only_its_dataset(session):
     _account()
+    recorded(session, "iam.ListOrganizationsFeatures", FEATURES)
     deny(session, "iam.GetAccountAuthorizationDetails")
     inv = _inventory(session)
     assert [(g.dataset, g.iam_action, g.error_code) for g in inv.gaps] == [
@@ -94,7 +129,8 @@ def test_one_denial_blinds_only_its_dataset(session):
 def test_report_generation_denied_is_a_gap(session):
     deny(session, "iam.GenerateCredentialReport")
     inv = _inventory(session)
-    assert [g.dataset for g in inv.gaps] == ["iam.credential_report"] and inv.iam.credential_report is None
+    assert [g.dataset for g in inv.gaps if g.dataset.startswith("iam.credential")] == ["iam.credential_report"]
+    assert inv.iam.credential_report is None
 
 
 def test_report_polled_until_ready(session, monkeypatch):
@@ -109,12 +145,14 @@ def test_report_polled_until_ready(session, monkeypatch):
     session.boto._session.register("before-call", not_yet)
     session._clients.clear()
     boto3.client("iam").create_user(UserName="alice")
+    recorded(session, "iam.ListOrganizationsFeatures", FEATURES)
     inv = _inventory(session)
     assert inv.gaps == [] and len(attempts) == 2 and [r.user for r in inv.iam.credential_report] == ["alice"]
 
 
 def test_report_deadline_is_a_gap(session, monkeypatch):
     monkeypatch.setattr(iam_collector, "_REPORT_DEADLINE_SECONDS", 0.0)
+    recorded(session, "iam.ListOrganizationsFeatures", FEATURES)
     deny(session, "iam.GetCredentialReport", code="ReportInProgress")
     inv = _inventory(session)
     [gap] = inv.gaps
@@ -126,6 +164,7 @@ def test_report_deadline_is_a_gap(session, monkeypatch):
 def test_unparseable_report_is_a_gap(session, monkeypatch):
     monkeypatch.setattr(iam_collector, "parse_credential_report",
                         lambda c: (_ for _ in ()).throw(iam_collector.CredentialReportError("bad csv")))
+    recorded(session, "iam.ListOrganizationsFeatures", FEATURES)
     inv = _inventory(session)
     assert [g.dataset for g in inv.gaps] == ["iam.credential_report"] and inv.iam.credential_report is None
 
@@ -169,3 +208,50 @@ def test_snapshot_round_trips(session):
     inv = _inventory(session)
     again = Inventory.model_validate(json.loads(inv.model_dump_json()))
     assert again.iam == inv.iam and again.iam.user_rows()[0].resource_type == "AWS::IAM::User"
+
+
+CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+
+
+def test_user_tags_certificates_and_identity_providers(session):
+    iam = boto3.client("iam")
+    iam.create_user(UserName="deployer", Tags=[{"Key": "identity-type", "Value": "service"}])
+    iam.upload_server_certificate(ServerCertificateName="web", CertificateBody=CERT, PrivateKey="not-a-key")
+    iam.create_saml_provider(Name="okta", SAMLMetadataDocument="x" * 1000)
+    iam.create_open_id_connect_provider(Url="https://token.actions.githubusercontent.com", ThumbprintList=["a" * 40],
+                                        ClientIDList=["sts.amazonaws.com"])
+    sec = _inventory(session).iam
+    assert sec.users[0].tags == {"identity-type": "service"}
+    [cert] = sec.server_certificates
+    assert (cert.name, cert.resource_type, cert.expiration.year) == ("web", "AWS::IAM::ServerCertificate", 2012)
+    assert "not-a-key" not in sec.model_dump_json()
+    assert [(p.kind, p.name) for p in sec.saml_providers] == [("saml", "okta")]
+    assert sec.saml_providers[0].valid_until is not None
+    assert [(p.kind, p.name) for p in sec.oidc_providers] == [("oidc", "token.actions.githubusercontent.com")]
+
+
+def test_identity_provider_denial_is_a_gap_never_an_empty_list(session):
+    deny(session, "iam.ListOpenIDConnectProviders")
+    inv = _inventory(session)
+    assert ("iam.identity_providers", "iam:ListOpenIDConnectProviders") in {(g.dataset, g.iam_action)
+                                                                             for g in inv.gaps}
+    assert inv.iam.oidc_providers is None and inv.iam.saml_providers == []
+
+
+@pytest.mark.parametrize("code", iam_collector.ORG_FEATURE_REFUSALS)
+def test_organizations_feature_refusals_are_data(session, code):
+    recorded(session, "iam.ListOrganizationsFeatures", error=code)
+    inv = _inventory(session)
+    assert not [g for g in inv.gaps if g.dataset == "iam.organizations_features"]
+    feats = inv.iam.organizations_features
+    assert (feats.refused, feats.enabled_features) == (code, None)
+
+
+def test_organizations_features_other_failures_are_gaps(session):
+    inv = _inventory(session)  # moto: not implemented
+    [gap] = [g for g in inv.gaps if g.dataset == "iam.organizations_features"]
+    assert (gap.error_code, gap.iam_action) == ("Unsupported", "iam:ListOrganizationsFeatures")
+    assert inv.iam.organizations_features is None
+    recorded(session, "iam.ListOrganizationsFeatures", error="ServiceFailure")
+    [gap] = [g for g in _inventory(session).gaps if g.dataset == "iam.organizations_features"]
+    assert gap.error_code == "ServiceFailure"
