@@ -45,7 +45,9 @@ def classify(exc: BaseException) -> tuple[str, str]:
             return THROTTLED, f"throttled after retries: {msg}"
         if code in _REGION_CODES:
             return REGION_UNAVAILABLE, f"{code}: {msg}"
-        if status == 404 and ("not yet implemented" in msg.lower() or code == "404"):
+        lowered = msg.lower()
+        if (status == 404 and ("not yet implemented" in lowered or code == "404")) or \
+                (status is not None and status >= 500 and "not been implemented" in lowered):
             return UNSUPPORTED, "operation not supported by this endpoint"
         if code in {"InvalidAction", "UnknownOperationException", "UnsupportedOperation",
                     "UnsupportedOperationException"}:

@@ -44,7 +44,8 @@ def is_read(service: str, operation: str) -> bool:
 
 # boto3 client name -> IAM service prefix, where they differ.
 _IAM_PREFIX = {
-    "monitoring": "cloudwatch",  # CloudWatch's SigV4 signing name, as seen on the wire
+    "monitoring": "cloudwatch",  # SigV4 signing names, as seen on the wire
+    "tagging": "tag",
     "elbv2": "elasticloadbalancing", "elb": "elasticloadbalancing", "sso-admin": "sso",
     "accessanalyzer": "access-analyzer", "s3control": "s3", "apigatewayv2": "apigateway",
     "opensearch": "es", "stepfunctions": "states", "efs": "elasticfilesystem",

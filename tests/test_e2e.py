@@ -123,8 +123,14 @@ def test_cli_scan_against_moto_server(server, tmp_path):
     query_ops = {(s, o) for s, _, o, _ in ops if " " not in o}
     outside = sorted(iam_action(s, o) for s, o in query_ops if iam_action(s, o) not in allowed)
     assert outside == []
-    # 3. no call repeated with the same parameters
-    repeated = [k for k, n in Counter(ops).items() if n > 1]
-    assert repeated == []
-    # the report's own call counter agrees with the server
-    assert sum(report["api_calls"].values()) == len(ops)
+    # 3. no call repeated with the same parameters, except retries of a call that failed (the report's gaps
+    #    name them: moto answers operations it lacks with HTTP 500, which botocore rightly retries)
+    failed = {(g["service"], g["operation"]) for g in report["gaps"]}
+    signing = {"monitoring": "cloudwatch"}
+    repeated = [k for k, n in Counter(ops).items() if n > 1 and (signing.get(k[0], k[0]), k[2]) not in failed]
+    assert repeated == [], [(s, r, o) for s, r, o, _ in repeated]
+    # the report's own call counter agrees with the server on every call that succeeded first time
+    counted = {(s, o): n for key, n in report["api_calls"].items() for s, _, o in [key.split(":")]}
+    seen = Counter((signing.get(s, s), o) for s, _, o, _ in ops)
+    assert {k: n for k, n in counted.items() if k not in failed} == {k: n for k, n in seen.items()
+                                                                     if k not in failed and k in counted}
