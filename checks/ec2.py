@@ -1,4 +1,4 @@
-"""EC2 compute and block storage: EBS encryption and the instance metadata service."""
+"""EC2 compute and block storage: EBS encryption, the instance metadata service, public addresses."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from auditor.collectors.ec2 import Instance
 from auditor.config import AuditConfig
 from auditor.inventory import Inventory
-from auditor.models import Finding
+from auditor.models import Finding, Status
 from auditor.registry import check
+from checks._vpc_routing import Routing
 
 UNKNOWN = "unknown"  # an optional read failed or was not made; never a reason to pass or fail
 _IMDS_STATES = ("pending", "running", "stopped")
@@ -71,6 +72,40 @@ def imdsv2_required(inv: Inventory) -> Iterator[Finding]:
         else:
             message = f"{_label(inst)} allows IMDSv1 (HttpTokens={inst.http_tokens or UNKNOWN})"
         yield Finding.of(inst, passed=required or endpoint_off, message=message, evidence=evidence)
+
+
+@check("ec2.instance-no-public-ip", needs=("ec2.instances",))
+def instance_no_public_ip(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+    """FAIL for each running instance with a public IPv4 address, or an IPv6 address in a subnet whose route
+    table sends ::/0 to an internet gateway, unless it carries the config public_exposure_tag (non-empty).
+
+    Route tables only matter for IPv6 instances, so they are not a need of the whole check: an IPv6
+    instance whose subnet's route table is unknown (unreadable, or not listed) is ERROR on its own."""
+    routing = Routing(inv.ec2.route_tables)
+    tag = cfg.public_exposure_tag
+    for inst in inv.ec2.instances:
+        if inst.state != "running":
+            continue
+        v6_routes = (routing.internet_routes(inst.region, inst.vpc_id or "", inst.subnet_id or "", "ipv6")
+                     if inst.ipv6_addresses else [])
+        ev: dict[str, object] = {"public_ip": inst.public_ip, "ipv6_addresses": inst.ipv6_addresses,
+                                 "subnet_id": inst.subnet_id, "ipv6_internet_routes": v6_routes}
+        exposed = [f"public IP {inst.public_ip}"] if inst.public_ip else []
+        if inst.ipv6_addresses and v6_routes:
+            exposed.append(f"IPv6 {', '.join(inst.ipv6_addresses)} routed to an internet gateway")
+        why = inst.tags.get(tag, "").strip()
+        if v6_routes is None and not exposed:
+            yield Finding.with_status(Status.ERROR, inst, f"{_label(inst)} has IPv6 addresses but the route "
+                                      f"table of subnet {inst.subnet_id} is unknown", ev)
+        elif not exposed:
+            yield Finding.passed(inst, f"{_label(inst)} has no public address", evidence=ev)
+        elif why:
+            ev["justification"] = {"source": f"tag {tag}", "text": why}
+            yield Finding.passed(inst, f"{_label(inst)} has {' and '.join(exposed)}, justified by tag "
+                                       f"{short_text(tag, 40)}: {short_text(why)}", evidence=ev)
+        else:
+            yield Finding.failed(inst, f"{_label(inst)} has {' and '.join(exposed)} and no "
+                                       f"{short_text(tag, 40)} tag", evidence=ev)
 
 
 def _label(inst: Instance) -> str:

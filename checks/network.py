@@ -1,5 +1,8 @@
 """VPC network exposure: security group ingress from the internet, default groups and VPCs, flow logs.
 
+Checks added later resolve prefix-list sources (`internet_rules`); the first two checks here report
+prefix-list rules as unresolved evidence, as they always have.
+
 Rule descriptions, group names and tag values are user-controlled: they go to evidence as data, and only a
 shortened copy goes into messages.
 """
@@ -12,7 +15,7 @@ from auditor.collectors.ec2 import SecurityGroup, SgRule
 from auditor.config import AuditConfig
 from auditor.inventory import Inventory
 from auditor.models import Finding, Status
-from auditor.network import ALL, Exposure, exposure, port_label
+from auditor.network import ALL, Exposure, PrefixLists, covers_port, exposure, port_label, rule_exposures
 from auditor.registry import check
 from checks.ec2 import short_text
 
@@ -27,6 +30,38 @@ def _group_label(g: SecurityGroup) -> str:
 def _open_rules(g: SecurityGroup) -> list[tuple[SgRule, Exposure]]:
     found = [(r, exposure(r.protocol, r.from_port, r.to_port, r.cidr)) for r in g.ingress]
     return sorted(((r, e) for r, e in found if e is not None), key=lambda p: p[1].label)
+
+
+def prefix_lists_by_region(inv: Inventory, family: str | None = None) -> dict[str, PrefixLists]:
+    """Prefix-list id -> CIDRs per region. AWS-managed lists (AWS service ranges) never hold the internet,
+    nor does a list of the other address family when `family` ("ipv4"/"ipv6") is given."""
+    out: dict[str, dict[str, list[str] | None]] = {}
+    for pl in inv.ec2.prefix_lists:
+        other = family is not None and pl.address_family.lower() not in ("", family)
+        out.setdefault(pl.region, {})[pl.id] = [] if pl.aws_managed or other else pl.entries
+    return dict(out)
+
+
+def internet_rules(g: SecurityGroup, pls: PrefixLists) -> tuple[list[tuple[SgRule, Exposure]], list[SgRule]]:
+    """(rule, exposure) for every world-wide source of an ingress rule, prefix lists resolved, and the
+    rules whose prefix list could not be resolved (they may be open: never a pass)."""
+    opened: list[tuple[SgRule, Exposure]] = []
+    unresolved: list[SgRule] = []
+    for r in g.ingress:
+        found = rule_exposures(r.protocol, r.from_port, r.to_port, r.cidr, r.prefix_list_id, pls)
+        if found is None:
+            unresolved.append(r)
+        else:
+            opened.extend((r, e) for e in found)
+    return sorted(opened, key=lambda p: p[1].label), sorted(unresolved, key=lambda r: r.rule_id)
+
+
+def unresolved_finding(g: SecurityGroup, rule: SgRule) -> Finding:
+    label = f"{port_label(rule.protocol, rule.from_port, rule.to_port)}/{rule.prefix_list_id}"
+    return Finding.with_status(
+        Status.ERROR, g, f"{group_label(g)} allows {label}: the prefix list's entries could not be read",
+        {"group_name": g.name, "vpc_id": g.vpc_id, "rule_id": rule.rule_id, "prefix_list": rule.prefix_list_id},
+        label)
 
 
 def _prefix_list_rules(g: SecurityGroup) -> list[str]:
@@ -47,15 +82,22 @@ def _justification(rule: SgRule, g: SecurityGroup, cfg: AuditConfig) -> dict[str
     return None
 
 
-def _evidence(g: SecurityGroup, rule: SgRule | None = None, exp: Exposure | None = None) -> dict[str, Any]:
+def _evidence(g: SecurityGroup, rule: SgRule | None = None, exp: Exposure | None = None,
+              note_prefix_lists: bool = True) -> dict[str, Any]:
     ev: dict[str, Any] = {"group_name": g.name, "vpc_id": g.vpc_id}
     if rule is not None and exp is not None:
         ev.update(rule_id=rule.rule_id, protocol=exp.protocol, from_port=rule.from_port, to_port=rule.to_port,
                   source=exp.source, description=rule.description)
-    unresolved = _prefix_list_rules(g)
+        if exp.prefix_list:
+            ev["prefix_list"] = exp.prefix_list
+    unresolved = _prefix_list_rules(g) if note_prefix_lists else []
     if unresolved:
         ev["unresolved_prefix_list_rules"] = unresolved
     return ev
+
+
+sg_evidence = _evidence
+group_label = _group_label
 
 
 @check("vpc.sg-internet-ingress-justified", needs=("ec2.security_groups",))
@@ -88,29 +130,49 @@ def sg_no_admin_ports_ipv4(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding
     allow_admin_port_exemptions is true; otherwise it stays FAIL. Each offending rule is its own finding;
     a group with none gets one PASS for the group."""
     for g in inv.ec2.security_groups:
-        hits = []
-        for rule, exp in _open_rules(g):
-            ports = [p for p in cfg.admin_ports if exp.covers(p)]
-            if exp.family == "ipv4" and (exp.protocol == ALL or ports):
-                hits.append((rule, exp, ports))
-        if not hits:
-            yield Finding.passed(g, f"{_group_label(g)} opens no admin port to 0.0.0.0/0", evidence=_evidence(g))
-            continue
-        for rule, exp, ports in hits:
-            ev = _evidence(g, rule, exp)
-            ev["admin_ports"] = "all" if exp.protocol == ALL else ports
-            what = "all traffic" if exp.protocol == ALL else f"admin port(s) {', '.join(map(str, ports))}"
-            msg = f"{_group_label(g)} allows {what} from the internet ({exp.label})"
-            why = _justification(rule, g, cfg)
-            if why:
-                ev["justification"] = why
-            if why and cfg.allow_admin_port_exemptions:
-                exempt = Finding.with_status(Status.WAIVED, g, f"{msg}; exempted by {why['source']}", ev, exp.label)
-                yield exempt.model_copy(update={"waiver": {
-                    "owner": "(justification on the rule or group)", "reason": why["text"], "expires": "",
-                    "matched_by": f"{why['source']} (config allow_admin_port_exemptions)"}})
-            else:
-                yield Finding.failed(g, msg, evidence=ev, subkey=exp.label)
+        yield from _admin_port_findings(g, cfg, "ipv4", _open_rules(g), [], resolved=False)
+
+
+@check("vpc.sg-no-admin-ports-ipv6", needs=("ec2.security_groups",))
+def sg_no_admin_ports_ipv6(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+    """As vpc.sg-no-admin-ports-ipv4 for ::/0 (CIS 6.4), with prefix-list sources resolved: a customer
+    prefix list holding ::/0 opens the rule; one whose entries cannot be read gives ERROR for that rule."""
+    pls = prefix_lists_by_region(inv, "ipv6")
+    for g in inv.ec2.security_groups:
+        opened, unresolved = internet_rules(g, pls.get(g.region, {}))
+        yield from _admin_port_findings(g, cfg, "ipv6", opened, unresolved, resolved=True)
+
+
+def _admin_port_findings(g: SecurityGroup, cfg: AuditConfig, family: str, opened: list[tuple[SgRule, Exposure]],
+                         unresolved: list[SgRule], resolved: bool) -> Iterator[Finding]:
+    world = "0.0.0.0/0" if family == "ipv4" else "::/0"
+    hits = []
+    for rule, exp in opened:
+        ports = [p for p in cfg.admin_ports if exp.covers(p)]
+        if exp.family == family and (exp.protocol == ALL or ports):
+            hits.append((rule, exp, ports))
+    unknown = [r for r in unresolved if any(covers_port(r.protocol, r.from_port, r.to_port, p)
+                                            for p in cfg.admin_ports)]
+    yield from (unresolved_finding(g, r) for r in unknown)
+    if not hits and not unknown:
+        yield Finding.passed(g, f"{_group_label(g)} opens no admin port to {world}",
+                             evidence=_evidence(g, note_prefix_lists=not resolved))
+        return
+    for rule, exp, ports in hits:
+        ev = _evidence(g, rule, exp, note_prefix_lists=not resolved)
+        ev["admin_ports"] = "all" if exp.protocol == ALL else ports
+        what = "all traffic" if exp.protocol == ALL else f"admin port(s) {', '.join(map(str, ports))}"
+        msg = f"{_group_label(g)} allows {what} from the internet ({exp.label})"
+        why = _justification(rule, g, cfg)
+        if why:
+            ev["justification"] = why
+        if why and cfg.allow_admin_port_exemptions:
+            exempt = Finding.with_status(Status.WAIVED, g, f"{msg}; exempted by {why['source']}", ev, exp.label)
+            yield exempt.model_copy(update={"waiver": {
+                "owner": "(justification on the rule or group)", "reason": why["text"], "expires": "",
+                "matched_by": f"{why['source']} (config allow_admin_port_exemptions)"}})
+        else:
+            yield Finding.failed(g, msg, evidence=ev, subkey=exp.label)
 
 
 @check("vpc.default-sg-restricts-all", needs=("ec2.security_groups",))

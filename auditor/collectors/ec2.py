@@ -1,4 +1,5 @@
-"""EC2 and VPC: security groups with their rules, instances, volumes, VPCs, flow logs, ENIs, EBS defaults.
+"""EC2 and VPC: security groups with their rules, instances, volumes, VPCs, flow logs, ENIs, EBS defaults,
+and the VPC layout (subnets, route tables, network ACLs, endpoints, peerings, prefix lists; see ec2_vpc.py).
 
 Each dataset is read on its own, so a denial of one API only turns the checks that need it into ERROR.
 `ec2.ebs_default_key` and `ec2.metadata_defaults` are enrichment: no check lists them in `needs`.
@@ -9,12 +10,20 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from auditor.collectors import CollectContext, Section, collector
+from auditor.collectors import ec2_vpc as vpc
+from auditor.collectors.ec2_vpc import (
+    NetworkAcl,
+    PeeringConnection,
+    PrefixList,
+    RouteTable,
+    Subnet,
+    VpcEndpoint,
+)
 from auditor.models import Frozen, Resource
 from auditor.network import normalize_protocol
 
-
-def _tags(items: list[dict[str, Any]] | None) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in items or [] if "Key" in t}
+_tags = vpc.tags_of
+_res = vpc.resource_fields
 
 
 class SgRule(Frozen):
@@ -65,6 +74,7 @@ class Instance(Resource):
     subnet_id: str | None = None
     image_id: str = ""
     security_group_ids: list[str] = []
+    ipv6_addresses: list[str] = []
     launch_time: datetime | None = None
     tags: dict[str, str] = {}
 
@@ -135,6 +145,12 @@ class Ec2Section(Section):
     ebs_encryption: list[EbsEncryptionDefault] = []
     ebs_default_keys: list[EbsDefaultKey] = []
     metadata_defaults: list[MetadataDefaults] = []
+    subnets: list[Subnet] = []
+    route_tables: list[RouteTable] = []
+    network_acls: list[NetworkAcl] = []
+    vpc_endpoints: list[VpcEndpoint] = []
+    peering_connections: list[PeeringConnection] = []
+    prefix_lists: list[PrefixList] = []
 
 
 @collector("ec2", section=Ec2Section, regional=True, datasets={
@@ -147,6 +163,12 @@ class Ec2Section(Section):
     "ec2.ebs_encryption": ("ec2:GetEbsEncryptionByDefault",),
     "ec2.ebs_default_key": ("ec2:GetEbsDefaultKmsKeyId",),
     "ec2.metadata_defaults": ("ec2:GetInstanceMetadataDefaults",),
+    vpc.SUBNETS: ("ec2:DescribeSubnets",),
+    vpc.ROUTE_TABLES: ("ec2:DescribeRouteTables",),
+    vpc.NETWORK_ACLS: ("ec2:DescribeNetworkAcls",),
+    vpc.VPC_ENDPOINTS: ("ec2:DescribeVpcEndpoints",),
+    vpc.PEERINGS: ("ec2:DescribeVpcPeeringConnections",),
+    vpc.PREFIX_LISTS: ("ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries"),
 })
 def collect_ec2(ctx: CollectContext) -> Ec2Section:
     ec2 = ctx.client()
@@ -157,12 +179,10 @@ def collect_ec2(ctx: CollectContext) -> Ec2Section:
     return Ec2Section(
         security_groups=_security_groups(ctx, ec2), instances=instances, volumes=_volumes(ctx, ec2),
         vpcs=_vpcs(ctx, ec2), flow_logs=_flow_logs(ctx, ec2), network_interfaces=_interfaces(ctx, ec2),
-        ebs_encryption=ebs, ebs_default_keys=keys, metadata_defaults=defaults)
-
-
-def _res(ctx: CollectContext, kind: str, rid: str) -> dict[str, Any]:
-    return {"arn": ctx.arn("ec2", f"{kind}/{rid}", ctx.region), "id": rid, "region": ctx.region,
-            "account_id": ctx.account_id}
+        ebs_encryption=ebs, ebs_default_keys=keys, metadata_defaults=defaults,
+        subnets=vpc.read_subnets(ctx, ec2), route_tables=vpc.read_route_tables(ctx, ec2),
+        network_acls=vpc.read_network_acls(ctx, ec2), vpc_endpoints=vpc.read_vpc_endpoints(ctx, ec2),
+        peering_connections=vpc.read_peerings(ctx, ec2), prefix_lists=vpc.read_prefix_lists(ctx, ec2))
 
 
 def _security_groups(ctx: CollectContext, ec2: Any) -> list[SecurityGroup]:
@@ -207,6 +227,8 @@ def _instances(ctx: CollectContext, ec2: Any) -> list[Instance]:
                 instance_profile_arn=(i.get("IamInstanceProfile") or {}).get("Arn"),
                 public_ip=i.get("PublicIpAddress"), vpc_id=i.get("VpcId"), subnet_id=i.get("SubnetId"),
                 image_id=i.get("ImageId", ""), security_group_ids=sorted(groups), launch_time=i.get("LaunchTime"),
+                ipv6_addresses=sorted({a["Ipv6Address"] for eni in i.get("NetworkInterfaces", [])
+                                       for a in eni.get("Ipv6Addresses", []) if a.get("Ipv6Address")}),
                 tags=_tags(i.get("Tags"))))
     return sorted(out, key=lambda x: x.id)
 

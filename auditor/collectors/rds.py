@@ -18,6 +18,8 @@ class RdsInstance(Resource):
     # moto omits PubliclyAccessible unless it was given at create time; AWS always returns it (default false).
     publicly_accessible: bool = False
     cluster_id: str = ""  # set when the instance is a member of a DB cluster (Aurora, Multi-AZ cluster)
+    db_subnet_group: str | None = None  # DBSubnetGroupName; None: the instance has no DB subnet group
+    subnet_ids: list[str] = []  # that group's subnets
     # AWS always returns these three; None only if a response lacked them (judged as unknown, never as a pass).
     backup_retention_days: int | None = None
     auto_minor_version_upgrade: bool | None = None
@@ -55,6 +57,9 @@ def collect_rds(ctx: CollectContext) -> RdsSection:
                              kms_key_id=i.get("KmsKeyId", ""),
                              publicly_accessible=bool(i.get("PubliclyAccessible", False)),
                              cluster_id=i.get("DBClusterIdentifier") or "",
+                             db_subnet_group=(i.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
+                             subnet_ids=sorted(x["SubnetIdentifier"] for x in (i.get("DBSubnetGroup") or {})
+                                               .get("Subnets") or [] if x.get("SubnetIdentifier")),
                              backup_retention_days=i.get("BackupRetentionPeriod"),
                              auto_minor_version_upgrade=i.get("AutoMinorVersionUpgrade"),
                              multi_az=i.get("MultiAZ"), tags=_tags(i))

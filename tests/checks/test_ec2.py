@@ -132,3 +132,65 @@ def test_imdsv2_reports_account_default_when_readable():
                                                                                http_tokens="required")])
     [f] = _evaluate(section, IMDS)
     assert f.status is Status.FAIL and f.evidence["account_default_http_tokens"] == "required"
+
+
+# --- ec2.instance-no-public-ip ------------------------------------------------------------------------------
+
+PUBLIC_IP = "ec2.instance-no-public-ip"
+
+
+def _ipv6_subnet(routed: bool) -> str:
+    ec2 = _client()
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", AmazonProvidedIpv6CidrBlock=True)["Vpc"]
+    v6 = vpc["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"].replace("/56", "/64")
+    sub = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock="10.0.1.0/24", Ipv6CidrBlock=v6)["Subnet"]["SubnetId"]
+    if routed:
+        igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc["VpcId"])
+        rt = ec2.create_route_table(VpcId=vpc["VpcId"])["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=rt, DestinationIpv6CidrBlock="::/0", GatewayId=igw)
+        ec2.associate_route_table(RouteTableId=rt, SubnetId=sub)
+    return sub
+
+
+def _run(**kw) -> str:
+    return _client().run_instances(ImageId=AMI, MinCount=1, MaxCount=1, **kw)["Instances"][0]["InstanceId"]
+
+
+def test_public_ip_pass_fail_justified_and_ipv6(session):
+    public = _run()  # moto gives instances in default subnets a public IPv4 address
+    justified = _run(TagSpecifications=[{"ResourceType": "instance", "Tags": [
+        {"Key": "public-exposure-justification", "Value": "public game server"}]}])
+    private_sub = _ipv6_subnet(routed=False)
+    private = _run(NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": private_sub, "AssociatePublicIpAddress": False}])
+    v6_private = _run(SubnetId=private_sub, Ipv6AddressCount=1)
+    v6_public = _run(SubnetId=_ipv6_subnet(routed=True), Ipv6AddressCount=1)
+    stopped = _run()
+    _client().stop_instances(InstanceIds=[stopped])
+    found = {f.resource.id: f for f in only(scan(session, [PUBLIC_IP]), PUBLIC_IP)}
+    assert {k: f.status for k, f in found.items()} == {
+        public: Status.FAIL, justified: Status.PASS, private: Status.PASS, v6_private: Status.PASS,
+        v6_public: Status.FAIL}  # stopped instances are out of scope
+    assert found[public].evidence["public_ip"] and "public IP" in found[public].message
+    assert found[justified].evidence["justification"]["text"] == "public game server"
+    assert found[v6_public].evidence["ipv6_internet_routes"] == ["::/0"] and "IPv6" in found[v6_public].message
+    custom = scan(session, [PUBLIC_IP], cfg=AuditConfig(workers=4, public_exposure_tag="exposure"))
+    assert {f.resource.id: f.status for f in only(custom, PUBLIC_IP)}[justified] is Status.FAIL
+
+
+def test_public_ip_error_and_not_applicable(session):
+    assert statuses(scan(session, [PUBLIC_IP]), PUBLIC_IP) == [Status.NOT_APPLICABLE]
+    v4 = _run()
+    v6 = _run(SubnetId=_ipv6_subnet(routed=False), Ipv6AddressCount=1)
+    deny(session, "ec2.DescribeRouteTables")  # only the IPv6 verdict rests on routes
+    assert {f.resource.id: f.status for f in only(scan(session, [PUBLIC_IP]), PUBLIC_IP)} == {
+        v4: Status.FAIL, v6: Status.ERROR}
+    deny(session, "ec2.DescribeInstances")
+    assert set(statuses(scan(session, [PUBLIC_IP]), PUBLIC_IP)) == {Status.ERROR}
+
+
+def test_public_ip_ipv6_with_unknown_route_table_is_error():
+    inst = Instance(arn=f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-1", id="i-1", region="us-east-1",
+                    state="running", vpc_id="vpc-1", subnet_id="subnet-1", ipv6_addresses=["2001:db8::1"])
+    [f] = _evaluate(Ec2Section(instances=[inst]), PUBLIC_IP)
+    assert f.status is Status.ERROR and "route table" in f.message

@@ -130,9 +130,18 @@ def test_empty_region_skips_metadata_defaults(session, ec2):
     ("DescribeFlowLogs", "ec2.flow_logs", "flow_logs"),
     ("DescribeNetworkInterfaces", "ec2.network_interfaces", "network_interfaces"),
     ("GetEbsEncryptionByDefault", "ec2.ebs_encryption", "ebs_encryption"),
+    ("DescribeSubnets", "ec2.subnets", "subnets"),
+    ("DescribeRouteTables", "ec2.route_tables", "route_tables"),
+    ("DescribeNetworkAcls", "ec2.network_acls", "network_acls"),
+    ("DescribeVpcEndpoints", "ec2.vpc_endpoints", "vpc_endpoints"),
+    ("DescribeVpcPeeringConnections", "ec2.peering_connections", "peering_connections"),
+    ("DescribeManagedPrefixLists", "ec2.prefix_lists", "prefix_lists"),
 ])
 def test_a_denial_is_a_gap_on_its_own_dataset_only(session, ec2, operation, dataset, field):
     ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3", VpcEndpointType="Gateway")
+    ec2.create_vpc_peering_connection(VpcId=vpc, PeerVpcId=_default_vpc(ec2))
     deny(session, f"ec2.{operation}")
     section, ctx = _collect(session)
     assert [(g.dataset, g.operation, g.iam_action, g.error_code, g.region) for g in ctx.gaps] == [
@@ -140,3 +149,74 @@ def test_a_denial_is_a_gap_on_its_own_dataset_only(session, ec2, operation, data
     assert getattr(section, field) == []
     assert section.vpcs or field == "vpcs"  # the other datasets were still read
     assert section.volumes or field == "volumes"
+
+
+def test_vpc_layout_datasets(session, ec2):
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    sub = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    ec2.modify_subnet_attribute(SubnetId=sub, MapPublicIpOnLaunch={"Value": True})
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    ec2.associate_route_table(RouteTableId=rt, SubnetId=sub)
+    acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+    ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=100, Protocol="6", RuleAction="allow", Egress=False,
+                                 CidrBlock="0.0.0.0/0", PortRange={"From": 22, "To": 22})
+    ec2.create_network_acl_entry(NetworkAclId=acl, RuleNumber=90, Protocol="-1", RuleAction="deny", Egress=False,
+                                 Ipv6CidrBlock="::/0")
+    ep = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3", VpcEndpointType="Gateway",
+                                 RouteTableIds=[rt])["VpcEndpoint"]["VpcEndpointId"]
+    pcx = ec2.create_vpc_peering_connection(VpcId=vpc, PeerVpcId=_default_vpc(ec2)
+                                            )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    pl = ec2.create_managed_prefix_list(PrefixListName="vpn", MaxEntries=2, AddressFamily="IPv4",
+                                        Entries=[{"Cidr": "198.51.100.0/24"}])["PrefixList"]["PrefixListId"]
+    section, ctx = _collect(session)
+    assert not ctx.gaps
+    s = next(x for x in section.subnets if x.id == sub)
+    assert (s.vpc_id, s.cidr, s.map_public_ip_on_launch, s.default_for_az, s.resource_type) == (
+        vpc, "10.0.1.0/24", True, False, "AWS::EC2::Subnet")
+    assert s.arn == f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{sub}"
+    table = next(t for t in section.route_tables if t.id == rt)
+    assert table.subnet_ids == [sub] and not table.main
+    assert {(r.destination, r.target) for r in table.routes} >= {("0.0.0.0/0", igw), ("10.0.0.0/16", "local")}
+    assert any(t.main and t.vpc_id == vpc for t in section.route_tables)
+    n = next(x for x in section.network_acls if x.id == acl)
+    assert [(e.rule_number, e.allow, e.protocol, e.cidr, e.from_port, e.to_port) for e in n.entries] == [
+        (90, False, "-1", "::/0", None, None), (100, True, "tcp", "0.0.0.0/0", 22, 22)]
+    assert any(x.is_default and x.vpc_id == vpc and sub in x.subnet_ids for x in section.network_acls)
+    [e] = [x for x in section.vpc_endpoints if x.id == ep]
+    assert (e.endpoint_type, e.vpc_id, e.route_table_ids, e.state) == ("Gateway", vpc, [rt], "available")
+    [p] = section.peering_connections
+    assert p.id == pcx and p.requester.vpc_id == vpc and p.requester.cidrs == ["10.0.0.0/16"]
+    assert p.peer_of(vpc).cidrs == ["172.31.0.0/16"] and p.peer_of(p.accepter.vpc_id).vpc_id == vpc
+    mine = next(x for x in section.prefix_lists if x.id == pl)
+    assert mine.entries == ["198.51.100.0/24"] and not mine.aws_managed
+    aws = next(x for x in section.prefix_lists if x.name == f"com.amazonaws.{REGION}.s3")
+    assert aws.aws_managed and aws.entries is None  # AWS service ranges are not read
+    calls = {op: n for (svc, _, op), n in session.calls.items() if svc == "ec2"}
+    assert calls["GetManagedPrefixListEntries"] == 1  # customer lists only
+    assert all(calls[op] == 1 for op in ("DescribeSubnets", "DescribeRouteTables", "DescribeNetworkAcls",
+                                         "DescribeVpcEndpoints", "DescribeVpcPeeringConnections"))
+
+
+def test_unreadable_prefix_list_entries_are_a_gap_on_that_list_only(session, ec2):
+    pl = ec2.create_managed_prefix_list(PrefixListName="vpn", MaxEntries=2, AddressFamily="IPv4",
+                                        Entries=[{"Cidr": "198.51.100.0/24"}])["PrefixList"]
+    deny(session, "ec2.GetManagedPrefixListEntries")
+    section, ctx = _collect(session)
+    [gap] = ctx.gaps
+    assert (gap.dataset, gap.resource_id, gap.iam_action) == (
+        "ec2.prefix_lists", pl["PrefixListArn"], "ec2:GetManagedPrefixListEntries")
+    assert next(x for x in section.prefix_lists if x.id == pl["PrefixListId"]).entries is None
+
+
+def test_instance_ipv6_addresses(session, ec2):
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", AmazonProvidedIpv6CidrBlock=True)["Vpc"]
+    v6 = vpc["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"].replace("/56", "/64")
+    sub = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock="10.0.1.0/24", Ipv6CidrBlock=v6)["Subnet"]["SubnetId"]
+    ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=sub, Ipv6AddressCount=1)
+    section, _ = _collect(session)
+    [i] = section.instances
+    assert len(i.ipv6_addresses) == 1 and i.public_ip is None and i.subnet_id == sub
+    assert next(s for s in section.subnets if s.id == sub).ipv6_cidrs == [v6]
