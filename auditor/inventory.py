@@ -43,6 +43,10 @@ class Inventory(Frozen):
             return COLLECTORS.get(name).section()  # not collected: checks needing it are ERROR anyway
         return super().__getattr__(name)  # type: ignore[misc]
 
+    def gaps_for(self, *datasets: str) -> list[Gap]:
+        """Failed reads of these datasets, for checks that judge optional data themselves."""
+        return [g for g in self.gaps if g.dataset in datasets]
+
     @property
     def account_id(self) -> str:
         return self.identity.account_id

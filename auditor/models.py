@@ -117,6 +117,14 @@ class Finding(Frozen):
         return cls(status=status, region=ref.region, resource=ref, message=message,
                    evidence=evidence or {}, subkey=subkey)
 
+    @classmethod
+    def unreadable(cls, gap: Gap, resource: Resource | ResourceRef, message: str = "",
+                   evidence: dict[str, Any] | None = None) -> Finding:
+        """ERROR for a verdict that depends on a read that failed."""
+        ref = resource.ref() if isinstance(resource, Resource) else resource
+        return cls(status=Status.ERROR, region=ref.region, resource=ref, gap=gap, evidence=evidence or {},
+                   message=message or f"could not read: {gap.describe()}")
+
     @property
     def key(self) -> tuple[str, str, str, str]:
         """Identity of a finding across scans (used by diff and fingerprints)."""

@@ -56,6 +56,7 @@ class CheckSpec:
     needs: tuple[str, ...]
     fn: CheckFn
     wants_config: bool
+    optional: tuple[str, ...] = ()  # collected, but a failed read does not turn findings into ERROR
 
     @property
     def title(self) -> str:
@@ -72,11 +73,14 @@ class CheckSpec:
 CHECKS: Registry[CheckSpec] = Registry("check")
 
 
-def check(check_id: str, *, needs: tuple[str, ...], severity: str | None = None) -> Callable[[CheckFn], CheckFn]:
+def check(check_id: str, *, needs: tuple[str, ...], optional: tuple[str, ...] = (),
+          severity: str | None = None) -> Callable[[CheckFn], CheckFn]:
     """Register a pure check bound to one checklist id.
 
     `needs` names the inventory datasets (e.g. "kms.keys") the check reads; a gap in any of them turns
-    the affected findings into ERROR. Severity defaults to the catalog's.
+    the affected findings into ERROR. `optional` datasets are collected too, but the check itself decides
+    what their gaps mean (e.g. a SAML provider proves federation even when Identity Center is unreadable;
+    see Inventory.gaps_for). Severity defaults to the catalog's.
     """
     item = catalog().get(check_id)
     if item is None or item.manual:
@@ -90,7 +94,7 @@ def check(check_id: str, *, needs: tuple[str, ...], severity: str | None = None)
         if len(params) not in (1, 2):
             raise RegistryError(f"check {check_id!r}: takes (inventory) or (inventory, config)")
         sev = Severity(severity) if severity else item.severity
-        CHECKS.register(check_id, CheckSpec(check_id, sev, tuple(needs), fn, len(params) == 2))
+        CHECKS.register(check_id, CheckSpec(check_id, sev, tuple(needs), fn, len(params) == 2, tuple(optional)))
         return fn
 
     return decorate

@@ -27,7 +27,7 @@ def load_checks() -> list[CheckSpec]:
     load_collectors()
     checks.load_all()
     for spec in CHECKS:
-        missing = [d for d in spec.needs if d not in DATASETS]
+        missing = [d for d in (*spec.needs, *spec.optional) if d not in DATASETS]
         if missing:
             raise RegistryError(f"check {spec.id!r} needs {missing}, which no collector provides")
     return list(CHECKS)
@@ -59,7 +59,7 @@ def unknown_patterns(patterns: Iterable[str]) -> list[str]:
 def collect(session: object, checks: list[CheckSpec], regions: list[str], cfg: AuditConfig,
             progress: Progress | None = None) -> Inventory:
     identity = session.identity()  # type: ignore[attr-defined]
-    needed = sorted({d for c in checks for d in c.needs})
+    needed = sorted({d for c in checks for d in (*c.needs, *c.optional)})
     specs = sorted({DATASETS[d].name: DATASETS[d] for d in needed}.values(), key=lambda s: s.name)
     units = [(s, r) for s in specs for r in (regions if s.regional else [GLOBAL])]
     parts: dict[str, list[tuple[str, Section]]] = {s.name: [] for s in specs}

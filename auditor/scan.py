@@ -143,7 +143,8 @@ def least_privilege_policy(specs: list[CheckSpec] | None = None) -> dict:
     """The read-only IAM policy covering every declared action (of the selected checks, or of all collectors)."""
     load_collectors()
     # A collector reads all its datasets (optional enrichments too), so the policy covers whole collectors.
-    datasets = {ds for s in specs for d in s.needs for ds in DATASETS[d].datasets} if specs else set(DATASETS)
+    datasets = ({ds for s in specs for d in (*s.needs, *s.optional) for ds in DATASETS[d].datasets} if specs
+                else set(DATASETS))
     actions = set(SESSION_ACTIONS)
     for ds in datasets:
         actions.update(DATASETS[ds].datasets[ds])

@@ -101,9 +101,11 @@ def role_trust_requires_mfa(inv: Inventory, cfg: AuditConfig) -> Iterator[Findin
 def _org_accounts(inv: Inventory) -> tuple[set[str] | None, str]:
     """Accounts of this organization (None: the listing failed), and a note on where the answer came from."""
     org = inv.organizations
+    if inv.gaps_for(ORG):
+        return None, "the organization could not be read"
     if not org.in_organization or org.organization is None:
         return set(), "not in an organization"
-    if any(g.dataset == TREE for g in inv.gaps):
+    if inv.gaps_for(TREE):
         return None, "organization accounts could not be read"
     mgmt = {org.organization.management_account_id}
     if TREE in org.denied:
@@ -111,7 +113,8 @@ def _org_accounts(inv: Inventory) -> tuple[set[str] | None, str]:
     return mgmt | {a.id for a in org.accounts}, f"{len(org.accounts)} organization accounts"
 
 
-@check("iam.role-cross-account-trust", needs=(AUTHORIZATION, ORG))
+# Organization data only settles roles that trust other accounts, so its gaps do not blind the rest.
+@check("iam.role-cross-account-trust", needs=(AUTHORIZATION,), optional=(ORG, TREE))
 def role_cross_account_trust(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     """A trust policy naming '*' or a stranger's account hands the role to whoever controls that account."""
     org_ids, org_note = _org_accounts(inv)
@@ -147,10 +150,9 @@ def role_cross_account_trust(inv: Inventory, cfg: AuditConfig) -> Iterator[Findi
         if problems:
             yield Finding.failed(role, f"role {role.name}: {'; '.join(problems)}", evidence=evidence)
         elif unresolved:
-            gap = next(g for g in inv.gaps if g.dataset == TREE)
-            yield Finding.with_status(Status.ERROR, role, f"role {role.name} trusts {', '.join(unresolved)}, and "
-                                      "the organization's accounts could not be read", evidence=evidence
-                                      ).model_copy(update={"gap": gap})
+            yield Finding.unreadable(inv.gaps_for(ORG, TREE)[0], role, evidence=evidence,
+                                     message=f"role {role.name} trusts {', '.join(unresolved)}, and the "
+                                     "organization's accounts could not be read")
         else:
             message = f"role {role.name} trusts only this account, its organization, services or trusted accounts"
             if warnings:
@@ -167,7 +169,8 @@ def human_assumable(trust: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
-@check("iam.role-max-session-duration", needs=(ROLE_SESSIONS, INSTANCES, PERMISSION_SETS))
+# Identity Center is read per region; its gaps make only that region's permission sets unknown.
+@check("iam.role-max-session-duration", needs=(ROLE_SESSIONS,), optional=(INSTANCES, PERMISSION_SETS))
 def role_max_session_duration(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     """A stolen session lasts as long as the role allows; people rarely need more than a working day."""
     limit = cfg.max_session_seconds
@@ -183,9 +186,13 @@ def role_max_session_duration(inv: Inventory, cfg: AuditConfig) -> Iterator[Find
             hours = role.max_session_seconds / 3600
             yield Finding.of(role, passed=role.max_session_seconds <= limit, evidence=evidence,
                              message=f"role {role.name} allows {hours:g} h sessions (limit {limit / 3600:g} h)")
+    for gap in inv.gaps_for(INSTANCES, PERMISSION_SETS):
+        where = inv.setting("sso", "permission-sets", gap.region)
+        yield Finding.unreadable(gap, where, f"Identity Center permission sets in {gap.region} could not be read: "
+                                 f"{gap.describe()}")
     for ps in inv.sso.permission_sets:
         if not ps.described:
-            continue  # a gap names it, so the runner reports it as ERROR
+            continue  # its gap is reported above
         evidence = {"session_duration": ps.session_duration, "limit_seconds": limit, "instance": ps.instance_arn}
         if ps.session_seconds is None:
             yield Finding.with_status(Status.ERROR, ps, f"permission set {ps.name}: session duration "

@@ -41,7 +41,8 @@ def federation(inv: Inventory, cfg: AuditConfig) -> tuple[bool, dict[str, Any]] 
     return configured, evidence
 
 
-@check("identity.federation-configured", needs=FEDERATION_NEEDS)
+# A SAML provider proves federation even when Identity Center is unreadable, so SSO data is optional here.
+@check("identity.federation-configured", needs=(IDENTITY_PROVIDERS,), optional=(INSTANCES, PERMISSION_SETS))
 def federation_configured(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     """People should sign in through one identity provider, not as IAM users with their own passwords."""
     got = federation(inv, cfg)
@@ -55,6 +56,12 @@ def federation_configured(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]
         ways += [f"OIDC provider {name}" for name in evidence["oidc_providers"]]
     if configured:
         yield Finding.passed(inv.account(), f"human access is federated: {'; '.join(ways)}", evidence=evidence)
+        return
+    sso_gaps = inv.gaps_for(INSTANCES, PERMISSION_SETS)
+    if sso_gaps:  # no proof found, but Identity Center might hold it
+        yield Finding.unreadable(sso_gaps[0], inv.account(), evidence=evidence,
+                                 message=f"no SAML provider, and Identity Center could not be read: "
+                                 f"{sso_gaps[0].describe()}")
         return
     note = ""
     if evidence["oidc_providers"]:
