@@ -69,8 +69,12 @@ _ACTION = {
     ("apigateway", "GetRestApis"): "apigateway:GET",
     ("apigateway", "GetStages"): "apigateway:GET",
     ("apigateway", "GetResources"): "apigateway:GET",
+    ("apigateway", "GetUsagePlans"): "apigateway:GET",
+    ("apigateway", "GetAccount"): "apigateway:GET",
+    ("apigateway", "GetDomainNames"): "apigateway:GET",
     ("apigatewayv2", "GetApis"): "apigateway:GET",
     ("apigatewayv2", "GetStages"): "apigateway:GET",
+    ("apigatewayv2", "GetRoutes"): "apigateway:GET",
     ("inspector2", "BatchGetAccountStatus"): "inspector2:BatchGetAccountStatus",
 }
 

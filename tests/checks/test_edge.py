@@ -162,3 +162,107 @@ def test_public_content_error_when_distributions_unlistable(session):
     deny(session, "cloudfront.ListDistributions")
     [f] = only(scan(session, ["s3.public-content-via-cloudfront"]), "s3.public-content-via-cloudfront")
     assert f.status is Status.ERROR and f.gap.iam_action == "cloudfront:ListDistributions"
+
+
+# --- load balancers and API Gateway stages ----------------------------------------------------------------------
+
+def _subnets() -> list[str]:
+    return [s["SubnetId"] for s in boto3.client("ec2", region_name="us-east-1").describe_subnets()["Subnets"]][:2]
+
+
+def _lb(name: str, *, scheme: str = "internet-facing", kind: str = "application", logs: bool = False,
+        listeners: list[dict] | None = None, waf: bool = False) -> str:
+    elb = boto3.client("elbv2", region_name="us-east-1")
+    arn = elb.create_load_balancer(Name=name, Subnets=_subnets(), Scheme=scheme, Type=kind)["LoadBalancers"][0][
+        "LoadBalancerArn"]
+    if logs:
+        elb.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[
+            {"Key": "access_logs.s3.enabled", "Value": "true"}, {"Key": "access_logs.s3.bucket", "Value": "lb-logs"}])
+    for lst in listeners or []:
+        elb.create_listener(LoadBalancerArn=arn, **lst)
+    if waf:
+        waf2 = boto3.client("wafv2", region_name="us-east-1")
+        acl = waf2.create_web_acl(Name=f"{name}-acl", Scope="REGIONAL", DefaultAction={"Allow": {}},
+                                  VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
+                                                    "MetricName": name})["Summary"]["ARN"]
+        waf2.associate_web_acl(WebACLArn=acl, ResourceArn=arn)
+    return arn
+
+
+REDIRECT = {"Protocol": "HTTP", "Port": 80, "DefaultActions": [
+    {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}]}
+FIXED = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}
+PLAIN = {"Protocol": "HTTP", "Port": 8080, "DefaultActions": [FIXED]}
+
+
+def _tls() -> dict:
+    cert = boto3.client("acm", region_name="us-east-1").request_certificate(DomainName="shop.example.com")
+    return {"Protocol": "HTTPS", "Port": 443, "DefaultActions": [FIXED],
+            "Certificates": [{"CertificateArn": cert["CertificateArn"]}]}
+
+
+def test_load_balancers_logging_https_and_waf(session):
+    good = _lb("good", logs=True, listeners=[REDIRECT, _tls()], waf=True)
+    bad = _lb("bad", listeners=[PLAIN])
+    internal = _lb("internal", scheme="internal", listeners=[PLAIN])  # https / waf: public ALBs only
+    nlb = _lb("nlb", kind="network", logs=True)
+    result = scan(session, EDGE)
+    logs, https, waf = ({f.resource.arn: f for f in only(result, c)} for c in EDGE)
+    assert {k: f.status for k, f in logs.items()} == {good: Status.PASS, bad: Status.FAIL, internal: Status.FAIL,
+                                                      nlb: Status.PASS}
+    assert {k: f.status for k, f in https.items()} == {good: Status.PASS, bad: Status.FAIL}
+    assert {k: f.status for k, f in waf.items()} == {good: Status.PASS, bad: Status.FAIL}
+    assert https[bad].evidence["plain_http"] == ["HTTP:8080"] and "HTTP:80 (redirects to HTTPS)" in \
+        https[good].evidence["listeners"]
+    assert logs[good].evidence["bucket"] == "lb-logs"
+    assert logs[good].evidence["front_end"] == "application-load-balancer"
+    assert waf[good].evidence["web_acl_id"].startswith("arn:aws:wafv2:")
+    assert all(f.resource.type == "AWS::ElasticLoadBalancingV2::LoadBalancer" and f.region == "us-east-1"
+               for f in result.findings)
+
+
+@pytest.mark.parametrize(("operation", "check_id"), [
+    ("elbv2.DescribeLoadBalancerAttributes", "edge.access-logging"),
+    ("elbv2.DescribeListeners", "edge.https-required"),
+    ("wafv2.GetWebACLForResource", "edge.waf-protection"),
+])
+def test_load_balancer_error_only_where_unreadable(session, operation, check_id):
+    arn = _lb("web", logs=True, listeners=[REDIRECT], waf=True)
+    deny(session, operation)
+    result = scan(session, EDGE)
+    [f] = only(result, check_id)
+    assert f.status is Status.ERROR and f.resource.arn == arn
+    assert {f.status for c in EDGE if c != check_id for f in only(result, c)} == {Status.PASS}
+
+
+def test_load_balancer_listing_denied_taints_cloudfront_too(session):
+    create(distribution("good", waf=WAF_ARN))
+    _lb("web", logs=True)
+    deny(session, "elbv2.DescribeLoadBalancers")
+    for f in scan(session, EDGE).findings:
+        assert f.status is Status.ERROR  # CloudFront findings are global: any regional gap makes them ERROR
+
+
+def test_api_stages_access_logging(session):
+    ag = boto3.client("apigateway", region_name="us-east-1")
+    api = ag.create_rest_api(name="shop")["id"]
+    root = ag.get_resources(restApiId=api)["items"][0]["id"]
+    ag.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    ag.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    ag.create_deployment(restApiId=api, stageName="prod")
+    ag.create_deployment(restApiId=api, stageName="dev")
+    ag.update_stage(restApiId=api, stageName="prod", patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+         "value": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:api"},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": "$context.requestId"}])
+    v2 = boto3.client("apigatewayv2", region_name="us-east-1")
+    http = v2.create_api(Name="http", ProtocolType="HTTP")["ApiId"]
+    v2.create_stage(ApiId=http, StageName="$default")
+    by_id = {f.resource.id: f for f in only(scan(session, ["edge.access-logging"]), "edge.access-logging")}
+    assert {k: f.status for k, f in by_id.items()} == {f"{api}/prod": Status.PASS, f"{api}/dev": Status.FAIL,
+                                                       f"{http}/$default": Status.FAIL}
+    assert by_id[f"{api}/prod"].evidence["front_end"] == "api-gateway-rest"
+    assert by_id[f"{http}/$default"].evidence["front_end"] == "api-gateway-v2"
+    deny(session, "apigatewayv2.GetStages")
+    by_id = {f.resource.id: f.status for f in only(scan(session, ["edge.access-logging"]), "edge.access-logging")}
+    assert by_id[f"{api}/prod"] is Status.PASS and Status.ERROR in by_id.values()
