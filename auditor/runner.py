@@ -4,7 +4,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 
 from auditor import SCHEMA_VERSION, __version__
@@ -30,6 +30,10 @@ def load_checks() -> list[CheckSpec]:
         missing = [d for d in (*spec.needs, *spec.optional) if d not in DATASETS]
         if missing:
             raise RegistryError(f"check {spec.id!r} needs {missing}, which no collector provides")
+    for col in COLLECTORS:
+        for up in col.after:
+            if up not in COLLECTORS or (not col.regional and COLLECTORS.get(up).regional):
+                raise RegistryError(f"collector {col.name!r}: after={up!r} is unknown or regional under a global one")
     return list(CHECKS)
 
 
@@ -60,28 +64,56 @@ def collect(session: object, checks: list[CheckSpec], regions: list[str], cfg: A
             progress: Progress | None = None) -> Inventory:
     identity = session.identity()  # type: ignore[attr-defined]
     needed = sorted({d for c in checks for d in (*c.needs, *c.optional)})
-    specs = sorted({DATASETS[d].name: DATASETS[d] for d in needed}.values(), key=lambda s: s.name)
+    specs = _with_upstreams([DATASETS[d] for d in needed])
     units = [(s, r) for s in specs for r in (regions if s.regional else [GLOBAL])]
     parts: dict[str, list[tuple[str, Section]]] = {s.name: [] for s in specs}
     gaps: list[Gap] = []
+    done: dict[tuple[str, str], tuple[Section, list[Gap]]] = {}
     started = datetime.now(timezone.utc)
     # Two pools: units may wait on their detail calls, detail calls never wait, so no deadlock.
     with ThreadPoolExecutor(cfg.workers, thread_name_prefix="unit") as units_pool, \
             ThreadPoolExecutor(cfg.workers, thread_name_prefix="detail") as detail_pool:
-        futures = {}
-        for spec, region in units:
-            ctx = CollectContext(session, spec, region, identity.account_id, identity.partition, detail_pool)
-            futures[units_pool.submit(_run_unit, spec, ctx, progress)] = (spec, ctx)
-        for fut in as_completed(futures):
-            spec, ctx = futures[fut]
-            parts[spec.name].append((ctx.region, fut.result()))
-            gaps.extend(ctx.gaps)
+        futures: dict[Future[Section], tuple[CollectorSpec, CollectContext]] = {}
+        waiting = list(units)
+
+        def submit_ready() -> None:
+            # A unit starts once the units it reads from (same region, or global) have finished.
+            for spec, region in list(waiting):
+                ups = {u: (u, region if COLLECTORS.get(u).regional else GLOBAL) for u in spec.after}
+                if all(key in done for key in ups.values()):
+                    waiting.remove((spec, region))
+                    ctx = CollectContext(session, spec, region, identity.account_id, identity.partition,
+                                         detail_pool, {u: done[key] for u, key in ups.items()})
+                    futures[units_pool.submit(_run_unit, spec, ctx, progress)] = (spec, ctx)
+
+        submit_ready()
+        while futures:
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                spec, ctx = futures.pop(fut)
+                section = fut.result()
+                parts[spec.name].append((ctx.region, section))
+                done[(spec.name, ctx.region)] = (section, ctx.gaps)
+                gaps.extend(ctx.gaps)
+            submit_ready()
     sections = {name: COLLECTORS.get(name).section.merge(_ordered(p)) for name, p in parts.items()}
     calls = {f"{s}:{r}:{o}": n for (s, r, o), n in sorted(session.calls.items())}  # type: ignore[attr-defined]
     return Inventory(identity=identity, regions=regions, collected_at=started,
                      datasets=sorted({d for s in specs for d in s.datasets}), sections=sections,
                      gaps=sorted(gaps, key=lambda g: (g.dataset, g.region, g.operation, g.resource_id or "")),
                      api_calls=calls)
+
+
+def _with_upstreams(specs: list[CollectorSpec]) -> list[CollectorSpec]:
+    """The collectors to run: those the checks need, plus every collector they read from."""
+    chosen: dict[str, CollectorSpec] = {}
+    stack = list(specs)
+    while stack:
+        spec = stack.pop()
+        if spec.name not in chosen:
+            chosen[spec.name] = spec
+            stack.extend(COLLECTORS.get(u) for u in spec.after)
+    return sorted(chosen.values(), key=lambda s: s.name)
 
 
 def _ordered(parts: list[tuple[str, Section]]) -> list[Section]:

@@ -59,6 +59,19 @@ def session(aws: None) -> AuditSession:
     return new_session()
 
 
+def run_unit(session: AuditSession, name: str, region: str = "us-east-1") -> tuple[Any, Any]:
+    """One collector unit, with the units it reads from (after=...) run first, as the runner would."""
+    from auditor.collectors import COLLECTORS, CollectContext, load_collectors
+
+    spec = load_collectors().get(name)
+    upstream = {}
+    for up in spec.after:
+        section, ctx = run_unit(session, up, region if COLLECTORS.get(up).regional else "global")
+        upstream[up] = (section, ctx.gaps)
+    ctx = CollectContext(session, spec, region, ACCOUNT, "aws", upstream=upstream)
+    return spec.fn(ctx), ctx
+
+
 def deny(session: AuditSession, *patterns: str, code: str = "AccessDenied") -> None:
     """Make every matching operation ('kms.GetKeyRotationStatus', 'kms.*') fail as AWS would."""
     def refuse(model: Any, **_: Any) -> None:

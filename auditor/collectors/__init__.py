@@ -49,6 +49,7 @@ class CollectorSpec:
     datasets: dict[str, tuple[str, ...]]  # dataset name -> IAM actions it needs
     section: type[Section]
     fn: Callable[[CollectContext], Section]
+    after: tuple[str, ...] = ()  # collectors whose section (same region) this one reads instead of re-listing
 
     @property
     def permissions(self) -> list[str]:
@@ -60,7 +61,8 @@ DATASETS: dict[str, CollectorSpec] = {}
 
 
 def collector(name: str, *, section: type[Section], datasets: dict[str, tuple[str, ...]],
-              regional: bool, service: str | None = None) -> Callable[[Callable[..., Section]], Callable[..., Section]]:
+              regional: bool, service: str | None = None,
+              after: tuple[str, ...] = ()) -> Callable[[Callable[..., Section]], Callable[..., Section]]:
     if regional:
         hints = typing.get_type_hints(section)
         for field in section.model_fields:
@@ -68,7 +70,7 @@ def collector(name: str, *, section: type[Section], datasets: dict[str, tuple[st
                 raise RegistryError(f"regional collector {name!r}: field {field!r} must be a list to merge regions")
 
     def decorate(fn: Callable[..., Section]) -> Callable[..., Section]:
-        spec = CollectorSpec(name, service or name, regional, dict(datasets), section, fn)
+        spec = CollectorSpec(name, service or name, regional, dict(datasets), section, fn, tuple(after))
         COLLECTORS.register(name, spec)
         for ds in datasets:
             if ds in DATASETS:
@@ -89,7 +91,8 @@ class CollectContext:
     """What one (collector, region) unit gets: guarded clients, paginate/call helpers, a detail pool."""
 
     def __init__(self, session: Any, spec: CollectorSpec, region: str, account_id: str, partition: str,
-                 detail_pool: Executor | None = None) -> None:
+                 detail_pool: Executor | None = None,
+                 upstream: dict[str, tuple[Section, list[Gap]]] | None = None) -> None:
         self.session = session
         self.spec = spec
         self.region = region
@@ -98,6 +101,26 @@ class CollectContext:
         self.gaps: list[Gap] = []
         self._pool = detail_pool
         self._lock = threading.Lock()
+        self._upstream = upstream or {}
+
+    def upstream(self, name: str) -> Any:
+        """The section another collector (declared in `after`) produced for this region."""
+        if name not in self._upstream:
+            raise RegistryError(f"collector {self.spec.name!r} reads {name!r} without declaring after=({name!r},)")
+        return self._upstream[name][0]
+
+    def inherit_gaps(self, upstream_dataset: str, dataset: str) -> bool:
+        """Record the upstream's failed reads of `upstream_dataset` as gaps of our `dataset`.
+
+        Per-resource gaps carry over to that resource only; True when the whole upstream dataset is unreadable
+        here, i.e. there is nothing to build on.
+        """
+        owner = DATASETS[upstream_dataset].name
+        self.upstream(owner)  # must be declared
+        found = [g for g in self._upstream[owner][1] if g.dataset == upstream_dataset]
+        with self._lock:
+            self.gaps.extend(g.model_copy(update={"dataset": dataset}) for g in found)
+        return any(g.resource_id is None for g in found)
 
     @property
     def api_region(self) -> str:

@@ -23,7 +23,7 @@ from auditor.secrets import SecretHit, scan_text
 SNAPSHOTS = "ec2.snapshots"
 SNAPSHOT_PERMISSIONS = "ec2.snapshot_permissions"
 SNAPSHOT_BLOCK = "ec2.snapshot_block_public_access"
-INSTANCE_LIST = "ec2.instance_list"
+INSTANCE_LIST = "ec2.instances"  # the ec2 collector's instances: this collector runs after it and reuses them
 IMAGES = "ec2.images"
 ALLOWED_IMAGES = "ec2.allowed_images"
 USER_DATA = "ec2.user_data"
@@ -111,11 +111,10 @@ class Ec2ImagesSection(Section):
     template_user_data: list[TemplateUserDataScan] = []
 
 
-@collector("ec2_images", service="ec2", section=Ec2ImagesSection, regional=True, datasets={
+@collector("ec2_images", service="ec2", section=Ec2ImagesSection, regional=True, after=("ec2",), datasets={
     SNAPSHOTS: ("ec2:DescribeSnapshots",),
     SNAPSHOT_PERMISSIONS: ("ec2:DescribeSnapshotAttribute",),
     SNAPSHOT_BLOCK: ("ec2:GetSnapshotBlockPublicAccessState",),
-    INSTANCE_LIST: ("ec2:DescribeInstances",),
     IMAGES: ("ec2:DescribeImages",),
     ALLOWED_IMAGES: ("ec2:GetAllowedImagesSettings",),
     USER_DATA: ("ec2:DescribeInstanceAttribute",),
@@ -124,7 +123,7 @@ class Ec2ImagesSection(Section):
 def collect_ec2_images(ctx: CollectContext) -> Ec2ImagesSection:
     ec2 = ctx.client()
     snapshots, block = _snapshots(ctx, ec2)
-    instances = _instances(ctx, ec2)
+    instances = _instances(ctx)
     images, lookups = _images(ctx, ec2, sorted({i.image_id for i in instances if i.image_id}))
     allowed = _setting(ctx, ec2, ALLOWED_IMAGES, "get_allowed_images_settings") if instances else []
     return Ec2ImagesSection(snapshots=snapshots, snapshot_block_public_access=block, instances=instances,
@@ -164,16 +163,11 @@ def _setting(ctx: CollectContext, ec2: Any, dataset: str, method: str) -> list[R
     return [RegionSetting(region=ctx.region, state=str(got.get("State") or "unknown"))]
 
 
-def _instances(ctx: CollectContext, ec2: Any) -> list[InstanceImage]:
-    reservations = ctx.paginate(INSTANCE_LIST, ec2, "describe_instances", "Reservations",
-                                Filters=[{"Name": "instance-state-name", "Values": _LIVE_STATES}])
-    out = []
-    for res in reservations or []:
-        for i in res.get("Instances", []):
-            out.append(InstanceImage(**resource_fields(ctx, "instance", i["InstanceId"]),
-                                     image_id=i.get("ImageId", ""), state=(i.get("State") or {}).get("Name", ""),
-                                     name=tags_of(i.get("Tags")).get("Name", "")))
-    return sorted(out, key=lambda x: x.id)
+def _instances(ctx: CollectContext) -> list[InstanceImage]:
+    # The ec2 collector already listed them; its gaps reach the checks through their need of ec2.instances.
+    return sorted((InstanceImage(arn=i.arn, id=i.id, region=i.region, account_id=i.account_id, image_id=i.image_id,
+                                 state=i.state, name=i.tags.get("Name", ""))
+                   for i in ctx.upstream("ec2").instances if i.state in _LIVE_STATES), key=lambda x: x.id)
 
 
 def _images(ctx: CollectContext, ec2: Any, image_ids: list[str]) -> tuple[list[Image], list[ImageLookup]]:

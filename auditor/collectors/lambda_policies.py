@@ -1,13 +1,14 @@
-"""Lambda functions with their resource-based policies (ListFunctions, then GetPolicy per function).
+"""Lambda functions' resource-based policies: GetPolicy per function the lambda collector listed.
 
-Only the function identity and its policy are kept here; configuration (environment, role, VPC) belongs to the
-lambda collector. ResourceNotFoundException from GetPolicy means the function has no policy.
+Runs after the lambda collector and reads its function list, so ListFunctions is called once per scan.
+ResourceNotFoundException from GetPolicy means the function has no policy.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from auditor.collectors import NOT_FOUND, CollectContext, Section, collector
+from auditor.collectors.lambda_ import FUNCTIONS, LambdaFunction
 from auditor.models import Resource
 
 FUNCTION_POLICIES = "lambda.function_policies"
@@ -24,19 +25,19 @@ class LambdaPoliciesSection(Section):
     functions: list[FunctionPolicy] = []
 
 
-@collector("lambda_policies", service="lambda", section=LambdaPoliciesSection, regional=True, datasets={
-    FUNCTION_POLICIES: ("lambda:ListFunctions", "lambda:GetPolicy"),
-})
+@collector("lambda_policies", service="lambda", section=LambdaPoliciesSection, regional=True, after=("lambda",),
+           datasets={FUNCTION_POLICIES: ("lambda:GetPolicy",)})
 def collect_lambda_policies(ctx: CollectContext) -> LambdaPoliciesSection:
+    if ctx.inherit_gaps(FUNCTIONS, FUNCTION_POLICIES):
+        return LambdaPoliciesSection()
     lam = ctx.client("lambda")
-    listed = ctx.paginate(FUNCTION_POLICIES, lam, "list_functions", "Functions")
 
-    def function(f: dict[str, Any]) -> FunctionPolicy:
-        arn = f["FunctionArn"]
-        resp = ctx.call(FUNCTION_POLICIES, lam, "get_policy", FunctionName=arn,
-                        absent=("ResourceNotFoundException",), resource_id=arn)
-        return FunctionPolicy(arn=arn, id=f["FunctionName"], name=f["FunctionName"], region=ctx.region,
-                              account_id=arn.split(":")[4], policy_read=resp is not None,
+    def function(f: LambdaFunction) -> FunctionPolicy:
+        resp = ctx.call(FUNCTION_POLICIES, lam, "get_policy", FunctionName=f.arn,
+                        absent=("ResourceNotFoundException",), resource_id=f.arn)
+        return FunctionPolicy(arn=f.arn, id=f.id, name=f.name or f.id, region=ctx.region,
+                              account_id=f.arn.split(":")[4], policy_read=resp is not None,
                               policy=None if resp is None or resp is NOT_FOUND else resp.get("Policy") or None)
 
-    return LambdaPoliciesSection(functions=ctx.map(function, sorted(listed or [], key=lambda f: f["FunctionArn"])))
+    functions = sorted(ctx.upstream("lambda").functions, key=lambda f: f.arn)
+    return LambdaPoliciesSection(functions=ctx.map(function, functions))

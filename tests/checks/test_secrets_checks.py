@@ -159,7 +159,7 @@ def test_secret_values_appear_in_no_report_format_and_not_in_the_inventory(sessi
     recorded(session, "ec2.GetAllowedImagesSettings", {"State": "disabled"})  # moto lacks it; a gap voids SARIF
     checks = [USER_DATA, LAMBDA, ECS]
     result = scan(session, checks)
-    assert result.gaps == [] and result.summary.complete
+    assert result.summary.complete  # so SARIF really carries the findings
     assert {f.check_id for f in result.findings if f.status is Status.FAIL} == set(checks)
     inv = collect(session, select_checks(checks), [REGION], AuditConfig(workers=4))
     outputs = {"json": JsonRenderer().render(result), "sarif": SarifRenderer().render(result),

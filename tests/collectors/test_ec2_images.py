@@ -19,7 +19,7 @@ from auditor.collectors.ec2_images import (
 )
 from auditor.guard import is_read
 from auditor.secrets import SECRET_ASSIGNMENT
-from tests.conftest import ACCOUNT, deny
+from tests.conftest import ACCOUNT, deny, run_unit
 
 REGION = "us-east-1"
 AMI = "ami-12c6146b"  # one of moto's stock Amazon AMIs
@@ -27,9 +27,7 @@ PASSWORD = "Zq8-Tr0ub4dor-x7"
 
 
 def _collect(session, region: str = REGION) -> tuple[Ec2ImagesSection, CollectContext]:
-    spec = COLLECTORS.get("ec2_images")
-    ctx = CollectContext(session, spec, region, ACCOUNT, "aws")
-    return spec.fn(ctx), ctx
+    return run_unit(session, "ec2_images", region)
 
 
 @pytest.fixture
