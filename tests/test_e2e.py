@@ -57,8 +57,8 @@ def _moto_api(url, path):
 
 
 def _rest_operation(service, method, url):
-    """A rest-json read sent as POST (account:GetAlternateContact is POST /getAlternateContact), by its URI."""
-    if method != "POST" or service in ("s3", "?"):
+    """A REST request's operation by its method and URI (account:GetAlternateContact is POST /getAlternateContact)."""
+    if service in ("s3", "?"):
         return None
     try:
         model = botocore.session.get_session().get_service_model(service)
@@ -130,7 +130,11 @@ def test_cli_scan_against_moto_server(server, tmp_path):
     repeated = [k for k, n in Counter(ops).items() if n > 1 and (signing.get(k[0], k[0]), k[2]) not in failed]
     assert repeated == [], [(s, r, o) for s, r, o, _ in repeated]
     # the report's own call counter agrees with the server on every call that succeeded first time
-    counted = {(s, o): n for key, n in report["api_calls"].items() for s, _, o in [key.split(":")]}
+    counted: Counter = Counter()
+    for key, n in report["api_calls"].items():
+        service, _, op = key.split(":")
+        counted[(service, op)] += n
     seen = Counter((signing.get(s, s), o) for s, _, o, _ in ops)
-    assert {k: n for k, n in counted.items() if k not in failed} == {k: n for k, n in seen.items()
-                                                                     if k not in failed and k in counted}
+    identified = {k for k in seen if " " not in k[1]}  # S3's REST calls stay unnamed here
+    assert {k: n for k, n in counted.items() if k not in failed and k in identified} == \
+        {k: n for k, n in seen.items() if k not in failed and k in counted}
