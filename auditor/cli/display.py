@@ -16,6 +16,7 @@ from auditor.models import AuditResult, Status
 OUT = Console(highlight=False)
 ERR = Console(stderr=True, highlight=False)
 
+_TOP_FAILING = 15
 _STATUS_STYLE = {"PASS": "green", "FAIL": "bold red", "ERROR": "yellow", "WAIVED": "cyan",
                  "NOT_APPLICABLE": "dim", "MANUAL": "blue"}
 
@@ -71,8 +72,11 @@ def summary(result: AuditResult, written: list[Path]) -> None:
         for f in fails:
             per[(f.severity.value, f.check_id)] = per.get((f.severity.value, f.check_id), 0) + 1
         rank = {"critical": 0, "high": 1, "medium": 2, "low": 3, "informational": 4}
-        for (sev, cid), n in sorted(per.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1])):
+        ordered = sorted(per.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1]))
+        for (sev, cid), n in ordered[:_TOP_FAILING]:
             table.add_row(sev, cid, str(n))
+        if len(ordered) > _TOP_FAILING:  # the rest is in the report; a terminal summary must stay readable
+            table.add_row("", f"... and {len(ordered) - _TOP_FAILING} more failing checks", "")
         OUT.print(table)
     if result.gaps:
         head = ("[yellow]Incomplete:[/] affected checks are ERROR" if not s.complete

@@ -1,7 +1,10 @@
 """Run the demo: build the account in in-process moto, then hand back a normal AuditSession."""
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import io
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +15,7 @@ import boto3
 import botocore.session
 from botocore.exceptions import ClientError
 
-from auditor.demo import DEMO_REGIONS, build_demo_account
+from auditor.demo import DEMO_REGIONS, build_demo_account, fixtures
 from auditor.session import AuditSession
 
 _ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_SESSION_TOKEN": "demo",
@@ -23,9 +26,14 @@ _ENV = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_SESSI
 def demo_session() -> Iterator[tuple[AuditSession, list[str], list[str]]]:
     from moto import mock_aws
 
+    logging.getLogger("moto").setLevel(logging.CRITICAL)  # e.g. "error running docker" for Lambda: not ours
+
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_ENDPOINT_URL")}
     with mock.patch.dict(os.environ, {**env, **_ENV}, clear=True), mock_aws():
-        ctx = build_demo_account()
+        # moto prints Docker noise while faking some services during setup; a newcomer should not see it.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            ctx = build_demo_account()
+        fixtures.patch_root_state()
         # Reuse the service models the setup already parsed (ec2's alone takes half a second).
         core = botocore.session.Session()
         core.register_component("data_loader", boto3._get_default_session()._session.get_component("data_loader"))
@@ -34,6 +42,7 @@ def demo_session() -> Iterator[tuple[AuditSession, list[str], list[str]]]:
         # A real account always has something the auditor may not read (a key policy, an SCP); the demo
         # plants a few so the report shows what "could not read" looks like.
         session.boto._session.register("before-parameter-build", _denier(ctx.denied))
+        session.boto._session.register("before-call", fixtures.answer)
         yield session, list(DEMO_REGIONS), ctx.notes
 
 
