@@ -6,16 +6,17 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.config import ConfigError
 from auditor.models import AuditResult, Finding, Status
 from auditor.runner import summarize
+from auditor.tomlfile import load_entries
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 
 class Waiver(BaseModel):
@@ -47,30 +48,10 @@ class Waiver(BaseModel):
 
 def load_waivers(path: str | Path) -> list[Waiver]:
     """Read and validate a waivers TOML file; any problem is a ConfigError naming the entry and field."""
-    p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read waivers file {p}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"waivers file {p} is not valid TOML: {exc}") from None
-    extra = sorted(set(raw) - {"waiver"})
-    if extra:
-        raise ConfigError(f"waivers file {p}: unknown top-level key {extra[0]!r} (expected [[waiver]] tables)")
-    entries = raw.get("waiver", [])
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ConfigError(f"waivers file {p}: 'waiver' must be an array of tables ([[waiver]])")
-    waivers = []
-    for n, entry in enumerate(entries, start=1):
-        try:
-            waiver = Waiver.model_validate(entry)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(x) for x in first["loc"]) or "(entry)"
-            raise ConfigError(f"waivers file {p}: waiver {n}: {field}: {first['msg']}") from None
+    waivers = load_entries(path, what="waivers", table="waiver", model=Waiver)
+    for n, waiver in enumerate(waivers, start=1):
         if not _known_check(waiver.check):
-            raise ConfigError(f"waivers file {p}: waiver {n}: check: {waiver.check!r} matches no known check")
-        waivers.append(waiver)
+            raise ConfigError(f"waivers file {path}: waiver {n}: check: {waiver.check!r} matches no known check")
     return waivers
 
 
