@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import fnmatch
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -12,11 +11,6 @@ from auditor.config import ConfigError
 from auditor.models import AuditResult, Finding, Status
 from auditor.runner import summarize
 from auditor.tomlfile import load_entries
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover
-    pass
 
 
 class Waiver(BaseModel):
