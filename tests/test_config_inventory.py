@@ -67,3 +67,19 @@ def test_two_scans_of_one_account_are_identical(session):
     a = scan(session, ["kms.*"], regions=["us-east-1", "eu-west-1"])
     b = scan(session, ["kms.*"], regions=["us-east-1", "eu-west-1"])
     assert a.findings == b.findings
+
+
+def test_network_errors_become_gaps_not_crashes(session):
+    """botocore's connection errors carry response=None; they must be gaps with a network code, per region."""
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    def drop(model, params, **_):
+        if "eu-west-1" in params.get("url", ""):
+            raise ConnectionClosedError(endpoint_url=params["url"])
+        if model.name == "ListAliases":
+            raise EndpointConnectionError(endpoint_url=params["url"])
+    session.boto._session.register("before-call", drop)
+    session._clients.clear()
+    result = scan(session, ["kms.*"], regions=["us-east-1", "eu-west-1"])
+    codes = {(g.region, g.error_code) for g in result.gaps}
+    assert codes == {("eu-west-1", "ConnectionClosedError"), ("us-east-1", "Unreachable")}

@@ -38,6 +38,12 @@ class Section(Frozen):
         return cls(**merged)
 
 
+def _error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a ClientError; None for network errors (whose `response` attribute is None)."""
+    response = getattr(exc, "response", None) or {}
+    return (response.get("Error") or {}).get("Code")
+
+
 NOT_FOUND = object()  # an error code the caller declared as "absent", which is data, not a gap
 
 
@@ -166,8 +172,7 @@ class CollectContext:
         try:
             return getattr(client, method)(**params)
         except Exception as exc:  # noqa: BLE001 - every failure must become a gap, never a crash
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
-            if code is not None and code in set(absent):
+            if _error_code(exc) in set(absent):
                 return NOT_FOUND
             self._gap(dataset, client, method, exc, resource_id, gap_region)
             return None
@@ -193,8 +198,7 @@ class CollectContext:
                     out[k].extend(page.get(k, []))
             return out
         except Exception as exc:  # noqa: BLE001
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
-            if code is not None and code in set(absent):
+            if _error_code(exc) in set(absent):
                 return {k: [] for k in keys}
             self._gap(dataset, client, method, exc, resource_id)
             return None
