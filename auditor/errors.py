@@ -5,6 +5,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     EndpointConnectionError,
+    HTTPClientError,
     NoRegionError,
     UnknownEndpointError,
 )
@@ -57,7 +58,7 @@ def classify(exc: BaseException) -> tuple[str, str]:
         return UNSUPPORTED, "operation not supported by this endpoint"
     if isinstance(exc, UnknownEndpointError | NoRegionError):
         return UNSUPPORTED, str(exc)[:300]
-    if isinstance(exc, EndpointConnectionError | BotoConnectionError):
+    if isinstance(exc, EndpointConnectionError | BotoConnectionError | HTTPClientError):  # dropped, timed out
         return UNREACHABLE, str(exc)[:300]
     if isinstance(exc, BotoCoreError):
         return type(exc).__name__, str(exc)[:300]

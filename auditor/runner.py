@@ -86,16 +86,21 @@ def collect(session: object, checks: list[CheckSpec], regions: list[str], cfg: A
                                          detail_pool, {u: done[key] for u, key in ups.items()})
                     futures[units_pool.submit(_run_unit, spec, ctx, progress)] = (spec, ctx)
 
-        submit_ready()
-        while futures:
-            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                spec, ctx = futures.pop(fut)
-                section = fut.result()
-                parts[spec.name].append((ctx.region, section))
-                done[(spec.name, ctx.region)] = (section, ctx.gaps)
-                gaps.extend(ctx.gaps)
+        try:
             submit_ready()
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    spec, ctx = futures.pop(fut)
+                    section = fut.result()
+                    parts[spec.name].append((ctx.region, section))
+                    done[(spec.name, ctx.region)] = (section, ctx.gaps)
+                    gaps.extend(ctx.gaps)
+                submit_ready()
+        except BaseException:  # Ctrl-C / SIGTERM: drop queued units instead of draining them
+            units_pool.shutdown(wait=False, cancel_futures=True)
+            detail_pool.shutdown(wait=False, cancel_futures=True)
+            raise
     sections = {name: COLLECTORS.get(name).section.merge(_ordered(p)) for name, p in parts.items()}
     calls = {f"{s}:{r}:{o}": n for (s, r, o), n in sorted(session.calls.items())}  # type: ignore[attr-defined]
     return Inventory(identity=identity, regions=regions, collected_at=started,

@@ -1,0 +1,138 @@
+"""simaws (../shared/tools/simaws.py) plus a digest of each request's parameters in its log line.
+
+simaws logs (service, region, operation, outcome) but not the parameters, so "the same call twice" cannot be told
+from "the same operation on two resources". This wrapper adds `params`: a hash of everything that identifies the
+request (method, host, path, query, body, parameter-bearing x-amz-* headers) and nothing that changes per send
+(dates, signatures, SDK invocation ids). It never edits simaws; it subclasses it.
+
+Run:  python benchmarks/simlog.py --port 0 --log calls.jsonl   (prints "simaws on http://127.0.0.1:PORT")
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import sys
+import threading
+import urllib.parse
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+ROOT = Path(__file__).resolve().parents[1]
+_VOLATILE_HEADERS = {"x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "x-amz-user-agent"}
+
+
+def load_simaws() -> ModuleType:
+    """The shared simulator module: $SIMAWS, else ../shared/tools/simaws.py beside the repository."""
+    path = Path(os.environ.get("SIMAWS") or ROOT.parent / "shared" / "tools" / "simaws.py")
+    if not path.is_file():
+        raise FileNotFoundError(f"simaws not found at {path} (set SIMAWS=/path/to/simaws.py)")
+    spec = importlib.util.spec_from_file_location("simaws", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("simaws", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+simaws = load_simaws()
+_local = threading.local()
+
+
+def request_digest(environ: dict[str, Any], body: bytes) -> str:
+    query = urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    query = sorted((k, v) for k, v in query if not k.startswith("X-Amz-"))
+    headers = sorted((k[5:].lower().replace("_", "-"), v) for k, v in environ.items()
+                     if k.startswith("HTTP_X_AMZ_") and k[5:].lower().replace("_", "-") not in _VOLATILE_HEADERS)
+    h = hashlib.sha1()
+    for part in (environ.get("REQUEST_METHOD", ""), environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""),
+                 json.dumps(query), json.dumps(headers)):
+        h.update(part.encode() + b"\0")
+    h.update(body)
+    return h.hexdigest()[:16]
+
+
+class _TaggedLog:
+    """Holds the line simaws writes for the current request (one request per server thread) until the answer's
+    HTTP status is known, then writes it with `params` and `status` added. simaws logs moto's own 500s (its
+    unimplemented operations) as outcome "ok"; the status tells them apart from answers."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def write(self, line: str) -> int:
+        _local.pending = json.loads(line)
+        return len(line)
+
+    def commit(self, status: int | None) -> None:
+        record = getattr(_local, "pending", None)
+        _local.pending = None
+        if record is not None:
+            record["params"] = getattr(_local, "digest", None)
+            record["status"] = status
+            self.inner.write(json.dumps(record) + "\n")
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+
+class ParamSimulator(simaws.Simulator):
+    def __init__(self, log_path: str, config: Any) -> None:
+        super().__init__(log_path, config)
+        self.log = _TaggedLog(self.log)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("PATH_INFO", "").startswith("/__sim/"):
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            _local.digest = request_digest(environ, body)
+        seen: list[int] = []
+
+        def recording_start_response(status: str, headers: Any, *exc: Any) -> Any:
+            seen.append(int(status.split()[0]))
+            return start_response(status, headers, *exc)
+
+        try:
+            return super().__call__(environ, recording_start_response)
+        finally:
+            self.log.commit(seen[0] if seen else None)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def serve(log_path: str, port: int = 0, host: str = "127.0.0.1") -> tuple[Any, Any, int]:
+    """Start in a daemon thread on loopback; returns (server, config, port)."""
+    config = simaws.Config()
+    server = make_server(host, port, ParamSimulator(log_path, config), threaded=True, request_handler=_QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="simaws").start()
+    return server, config, server.server_address[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--log", required=True)
+    args = ap.parse_args()
+    server, _, port = serve(args.log, args.port)
+    print(f"simaws on http://127.0.0.1:{port}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
