@@ -162,6 +162,17 @@ class Summary(Frozen):
     complete: bool
 
 
+class OrgScan(Frozen):
+    """The organization scan (and shard) a report belongs to, so `auditor merge` can refuse to mix scans."""
+
+    scan_id: str
+    organization_id: str = ""
+    management_account_id: str = ""
+    shard: int = 1  # 1-based, of shard_count
+    shard_count: int = 1
+    accounts: list[str] = Field(default_factory=list)  # every account the whole scan selected (all shards), sorted
+
+
 class AuditResult(Frozen):
     tool: str = "auditor"
     tool_version: str
@@ -176,3 +187,4 @@ class AuditResult(Frozen):
     summary: Summary
     api_calls: dict[str, int] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    org_scan: OrgScan | None = None  # set when the report is one account of an organization scan

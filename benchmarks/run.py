@@ -70,6 +70,8 @@ class Sim:
             self.stop()
             raise RuntimeError(f"simaws did not start: {line!r}")
         self.url = line.split()[-1]
+        # moto's server keeps printing (e.g. one line per unknown host); an unread pipe fills and stalls it.
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
     def config(self, **params: Any) -> dict[str, Any]:
         query = "&".join(f"{k}={v}" for k, v in params.items())
