@@ -139,8 +139,12 @@ def exit_code(result: AuditResult, fail_on: Severity, baseline: AuditResult | No
     return EXIT_OK
 
 
-def least_privilege_policy(specs: list[CheckSpec] | None = None) -> dict:
-    """The read-only IAM policy covering every declared action (of the selected checks, or of all collectors)."""
+def least_privilege_policy(specs: list[CheckSpec] | None = None, member_role: str | None = None) -> dict:
+    """The read-only IAM policy covering every declared action (of the selected checks, or of all collectors).
+
+    With `member_role`, also what the account running an organization scan needs: tag filters read account
+    tags, and it assumes the member role in every account (and nothing else).
+    """
     load_collectors()
     # A collector reads all its datasets (optional enrichments too), so the policy covers whole collectors.
     datasets = ({ds for s in specs for d in (*s.needs, *s.optional) for ds in DATASETS[d].datasets} if specs
@@ -148,5 +152,9 @@ def least_privilege_policy(specs: list[CheckSpec] | None = None) -> dict:
     actions = set(SESSION_ACTIONS)
     for ds in datasets:
         actions.update(DATASETS[ds].datasets[ds])
-    return {"Version": "2012-10-17", "Statement": [{
-        "Sid": "AuditorReadOnly", "Effect": "Allow", "Action": sorted(actions), "Resource": "*"}]}
+    statements = [{"Sid": "AuditorReadOnly", "Effect": "Allow", "Action": sorted(actions), "Resource": "*"}]
+    if member_role:
+        statements[0]["Action"] = sorted({*actions, "organizations:ListTagsForResource"})
+        statements.append({"Sid": "AuditorAssumeMemberRole", "Effect": "Allow", "Action": "sts:AssumeRole",
+                           "Resource": f"arn:*:iam::*:role/{member_role}"})
+    return {"Version": "2012-10-17", "Statement": statements}

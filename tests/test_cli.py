@@ -177,3 +177,11 @@ def test_sarif_withholds_incomplete_scopes_and_says_so(kms_fail, tmp_path, capsy
     ids = [r["automationDetails"]["id"] for r in sarif["runs"]]
     assert "awsaudit/123456789012/us-east-1/" not in ids and "awsaudit/123456789012/eu-west-1/" in ids
     assert not (tmp_path / "report-2.sarif").exists()
+
+
+def test_policy_for_an_organization_scan(capsys):
+    code, out, _ = _run(capsys, "policy", "--member-role", "AuditorReadOnly")
+    read, assume = json.loads(out)["Statement"]
+    assert code == 0 and "organizations:ListTagsForResource" in read["Action"]
+    assert assume == {"Sid": "AuditorAssumeMemberRole", "Effect": "Allow", "Action": "sts:AssumeRole",
+                      "Resource": "arn:*:iam::*:role/AuditorReadOnly"}

@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pol = sub.add_parser("policy", help="print the least-privilege read-only IAM policy the scan needs")
     pol.add_argument("--checks", type=_csv, default=[], help="only what these checks need")
+    pol.add_argument("--member-role", help="for the account running --organization scans: may assume this role")
 
     sub.add_parser("schema", help="print the JSON Schema of the JSON report")
 
@@ -250,7 +251,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
     from auditor.scan import chosen_checks
 
     specs = chosen_checks(ScanOptions(checks=args.checks)) if args.checks else None
-    print(json.dumps(least_privilege_policy(specs), indent=2))
+    print(json.dumps(least_privilege_policy(specs, member_role=args.member_role), indent=2))
     return EXIT_OK
 
 
