@@ -1,7 +1,9 @@
 """Shared fixtures: dummy credentials, in-process moto, a guarded session, denial injection, a scan helper."""
 from __future__ import annotations
 
+import copy
 import fnmatch
+import json
 import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -10,6 +12,7 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 os.environ.update({
@@ -70,6 +73,43 @@ def run_unit(session: AuditSession, name: str, region: str = "us-east-1") -> tup
         upstream[up] = (section, ctx.gaps)
     ctx = CollectContext(session, spec, region, ACCOUNT, "aws", upstream=upstream)
     return spec.fn(ctx), ctx
+
+
+def recorded(session: AuditSession, operation: str, answer: Any, region: str | None = None) -> list[dict]:
+    """Answer `service.Operation` with a recorded response instead of moto (for APIs moto lacks or fixes).
+
+    `answer` is the parsed response dict, an exception to raise, or a callable of the request body (a dict for
+    JSON protocols, {} otherwise) giving either. botocore skips the HTTP request when a before-call handler
+    returns (http_response, parsed). Returns the request bodies seen, so tests can assert on parameters.
+    """
+    service, op = operation.split(".")
+    seen: list[dict] = []
+
+    def respond(model: Any, params: dict, **_: Any) -> Any:
+        if (model.service_model.service_name, model.name) != (service, op):
+            return None
+        if region and region not in params.get("url", ""):
+            return None
+        body = params.get("body") or b""
+        if isinstance(body, dict):  # query protocols (ec2, iam): form parameters, not yet encoded
+            request = dict(body)
+        else:
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+            request = json.loads(text) if text.lstrip().startswith("{") else {}
+        seen.append(request)
+        got = answer(request) if callable(answer) else answer
+        if isinstance(got, Exception):
+            raise got
+        return AWSResponse(params.get("url", ""), 200, {}, None), copy.deepcopy(got)
+
+    session.boto._session.register("before-call", respond)
+    session._clients.clear()  # clients copy handlers at creation
+    return seen
+
+
+def client_error(code: str, message: str = "recorded", status: int = 400) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, "recorded")
 
 
 def deny(session: AuditSession, *patterns: str, code: str = "AccessDenied") -> None:

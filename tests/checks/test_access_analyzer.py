@@ -4,8 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from auditor.models import Status
-from tests.checks.test_detection_more import client_error, recorded
-from tests.conftest import ACCOUNT, deny, only, scan, statuses
+from tests.conftest import ACCOUNT, client_error, deny, only, recorded, scan, statuses
 
 ENABLED = "iam.access-analyzer-enabled"
 FINDINGS = "iam.access-analyzer-findings"

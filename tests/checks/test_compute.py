@@ -5,36 +5,16 @@ answers are recorded responses at the botocore layer (`recorded`).
 """
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-from typing import Any
-
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from auditor.config import AuditConfig
 from auditor.models import Status
 from tests.collectors.test_lambda import make_function
-from tests.conftest import deny, future, only, scan
+from tests.conftest import deny, future, only, recorded, scan
 
 AMI = "ami-12c6146b"  # a moto stock AMI owned by "amazon"
 REGION = "us-east-1"
-
-
-def recorded(session: Any, operation: str, answer: dict | Callable[[], dict]) -> None:
-    """Answer `service.Operation` with a parsed response instead of moto (botocore skips the request when a
-    before-call handler returns (http_response, parsed))."""
-    service, op = operation.split(".")
-
-    def respond(model: Any, params: dict, **_: Any) -> Any:
-        if (model.service_model.service_name, model.name) != (service, op):
-            return None
-        got = answer() if callable(answer) else answer
-        return AWSResponse(params.get("url", ""), 200, {}, None), copy.deepcopy(got)
-
-    session.boto._session.register("before-call", respond)
-    session._clients.clear()
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ import boto3
 import pytest
 
 from auditor.models import Status
-from tests.checks.test_detection_more import client_error, recorded
-from tests.conftest import ACCOUNT, deny, only, scan
+from tests.conftest import ACCOUNT, client_error, deny, only, recorded, scan
 
 BUDGET = "cost.budget-configured"
 ANOMALY = "cost.anomaly-detection"

@@ -15,8 +15,7 @@ from auditor.demo.logging import logging_and_detection
 from auditor.inventory import Inventory
 from auditor.models import Identity, Status
 from auditor.runner import evaluate, select_checks
-from tests.checks.test_detection_more import recorded
-from tests.conftest import ACCOUNT, REGIONS, deny, only, scan
+from tests.conftest import ACCOUNT, REGIONS, deny, only, recorded, scan
 
 CONFIG = "config.recorder-all-regions"
 GUARDDUTY = "guardduty.enabled-all-regions"

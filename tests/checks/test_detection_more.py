@@ -5,58 +5,20 @@ recorded response at the botocore layer (`recorded`, shared with the other detec
 """
 from __future__ import annotations
 
-import copy
-import json
 from datetime import datetime, timezone
-from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ClientError
 
 from auditor.config import AuditConfig
 from auditor.models import Status
-from tests.conftest import ACCOUNT, REGIONS, deny, only, scan
+from tests.conftest import ACCOUNT, REGIONS, client_error, deny, only, recorded, scan
 
 STALE = "guardduty.no-stale-high-findings"
 CENTRAL = "guardduty.centrally-managed"
 MACIE = "macie.enabled"
 INSPECTOR = "inspector.enabled"
 PATCH = "ssm.patch-compliance"
-
-
-def recorded(session, operation: str, answer: Any, region: str | None = None) -> list[dict]:
-    """Answer `service.Operation` with a recorded response instead of moto.
-
-    `answer` is the parsed response dict, an exception to raise, or a callable of the request body (dict) giving
-    either. botocore skips the HTTP request when a before-call handler returns (http_response, parsed).
-    Returns the request bodies seen, so tests can assert on parameters.
-    """
-    service, op = operation.split(".")
-    seen: list[dict] = []
-
-    def respond(model: Any, params: dict, **_: Any) -> Any:
-        if (model.service_model.service_name, model.name) != (service, op):
-            return None
-        if region and region not in params.get("url", ""):
-            return None
-        body = params.get("body") or b"{}"
-        request = json.loads(body) if isinstance(body, bytes | str) and body else {}
-        seen.append(request)
-        got = answer(request) if callable(answer) else answer
-        if isinstance(got, Exception):
-            raise got
-        return AWSResponse(params.get("url", ""), 200, {}, None), copy.deepcopy(got)
-
-    session.boto._session.register("before-call", respond)
-    session._clients.clear()  # clients copy handlers at creation
-    return seen
-
-
-def client_error(code: str, message: str = "recorded", status: int = 400) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message},
-                        "ResponseMetadata": {"HTTPStatusCode": status}}, "recorded")
 
 
 def _by_region(result, check_id: str) -> dict[str, Status]:

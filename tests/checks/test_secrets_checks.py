@@ -14,9 +14,8 @@ from auditor.runner import collect, select_checks
 from reports.html import HtmlRenderer
 from reports.json_report import JsonRenderer
 from reports.sarif import SarifRenderer
-from tests.checks.test_compute import recorded
 from tests.collectors.test_lambda import make_function
-from tests.conftest import deny, only, scan
+from tests.conftest import deny, only, recorded, scan
 
 AMI = "ami-12c6146b"
 REGION = "us-east-1"

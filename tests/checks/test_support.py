@@ -6,8 +6,7 @@ import boto3
 
 from auditor.config import AuditConfig
 from auditor.models import Status
-from tests.checks.test_detection_more import client_error, recorded
-from tests.conftest import ACCOUNT, deny, only, scan
+from tests.conftest import ACCOUNT, client_error, deny, only, recorded, scan
 
 TA = "trustedadvisor.no-high-risk-items"
 PLAN = "support.premium-plan"
