@@ -189,7 +189,7 @@ def write_org_reports(org: OrgResult, opts: ScanOptions) -> list[Path]:
     for old in (opts.output_dir / "accounts").glob("*/report*"):
         if old.parent.name not in scanned and re.fullmatch(r"report(-\d+)?\.(json|sarif|html)", old.name):
             old.unlink()
-    written.append(write_atomic(opts.output_dir / f"{ORG_STEM}.json", org.model_dump_json() + "\n"))
+    written.append(write_atomic(opts.output_dir / f"{ORG_STEM}.json", org.model_dump_json()))
     if "html" in opts.formats:
         from reports.org_html import OrgHtmlRenderer
 

@@ -100,7 +100,7 @@ def run_scan(session: object | None, opts: ScanOptions, cfg: AuditConfig,
         regions = resolve_regions(session, opts.regions)
         inv = collect(session, specs, regions, cfg, progress)
     if opts.save_inventory:
-        write_atomic(opts.save_inventory, inv.model_dump_json(indent=1) + "\n")
+        write_atomic(opts.save_inventory, inv.model_dump_json(indent=1))
     result = build_result(inv, specs, cfg, started, include_manual=opts.include_manual)
     today = cfg.clock().date()
     if inputs.waivers:

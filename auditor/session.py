@@ -16,6 +16,7 @@ from auditor import __version__
 from auditor.errors import CredentialError
 from auditor.guard import ReadOnlyViolation, is_read
 from auditor.models import Identity
+from auditor.slim_models import forget_model, use_slim_models
 
 LOG = logging.getLogger(__name__)
 
@@ -28,9 +29,10 @@ def _refuse_writes(model: Any, **_: Any) -> None:
         raise ReadOnlyViolation(f"refused {service}:{model.name}: the auditor only reads")
 
 
-def guard_session(session: botocore.session.Session) -> botocore.session.Session:
+def prepare_session(session: botocore.session.Session) -> botocore.session.Session:
     # before-parameter-build fires before the request is serialized, signed or sent.
     session.register("before-parameter-build", _refuse_writes, unique_id="auditor-read-only-guard")
+    use_slim_models(session)
     return session
 
 
@@ -45,7 +47,7 @@ class AuditSession:
             base = boto_session or boto3.Session(profile_name=profile, region_name=region)
         except BotoCoreError as exc:  # ProfileNotFound and friends
             raise CredentialError(str(exc)) from None
-        guard_session(base._session)
+        prepare_session(base._session)
         if role_arn:
             base = self._assume(base, role_arn, external_id, session_name)
         self.boto = base
@@ -70,7 +72,7 @@ class AuditSession:
                                               source_credentials=source, role_arn=role_arn, extra_args=extra)
         # Refreshable: long organization scans outlive a one-hour role session.
         creds = DeferredRefreshableCredentials(method="assume-role", refresh_using=fetcher.fetch_credentials)
-        core = guard_session(botocore.session.Session())
+        core = prepare_session(botocore.session.Session())
         core._credentials = creds
         return boto3.Session(botocore_session=core, region_name=base.region_name)
 
@@ -84,6 +86,14 @@ class AuditSession:
                 client.meta.events.register("before-call", self._counter(region))
                 self._clients[key] = client
         return client
+
+    def release(self, service: str, region: str) -> None:
+        """Drop a client nothing will use again (a later `client()` makes a new one); with the service's last
+        client, drop its models too. Clients are the largest part of a scan's memory: ~1 MB each, plus the model."""
+        with self._lock:
+            self._clients.pop((service, region), None)
+            if not any(s == service for s, _ in self._clients):
+                forget_model(self.boto._session, service)
 
     def _counter(self, region: str) -> Any:
         def count(model: Any, **_: Any) -> None:

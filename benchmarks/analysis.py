@@ -22,6 +22,8 @@ class CallStats:
     repeats: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (service, region, op) -> extra calls
     distinct_params: Counter[tuple[str, str]] = field(default_factory=Counter)
     span: float = 0.0  # first to last call, seconds
+    server_cpu: float = 0.0  # seconds of CPU simaws (moto) spent answering, summed over calls
+    server_cpu_by_op: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def repeated(self) -> int:
@@ -50,6 +52,8 @@ def read_phase(log: Path, phase: str) -> CallStats:
         st.outcomes[r["outcome"]] += 1
         st.writes += 0 if r["read"] else 1
         st.by_op[op] += 1
+        st.server_cpu += r.get("cpu_ms", 0.0) / 1000.0
+        st.server_cpu_by_op[op] += r.get("cpu_ms", 0.0) / 1000.0
         if r["outcome"] == "throttled":
             st.throttled_by_sr[sr] += 1
             continue

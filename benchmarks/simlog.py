@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 from types import ModuleType
@@ -60,8 +61,9 @@ def request_digest(environ: dict[str, Any], body: bytes) -> str:
 
 class _TaggedLog:
     """Holds the line simaws writes for the current request (one request per server thread) until the answer's
-    HTTP status is known, then writes it with `params` and `status` added. simaws logs moto's own 500s (its
-    unimplemented operations) as outcome "ok"; the status tells them apart from answers."""
+    HTTP status is known, then writes it with `params`, `status` and `cpu_ms` added. simaws logs moto's own 500s
+    (its unimplemented operations) as outcome "ok"; the status tells them apart from answers. `cpu_ms` is the
+    thread's CPU time for the request: what moto spent answering it, which bounds a scan on a small machine."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -70,12 +72,13 @@ class _TaggedLog:
         _local.pending = json.loads(line)
         return len(line)
 
-    def commit(self, status: int | None) -> None:
+    def commit(self, status: int | None, cpu_ms: float) -> None:
         record = getattr(_local, "pending", None)
         _local.pending = None
         if record is not None:
             record["params"] = getattr(_local, "digest", None)
             record["status"] = status
+            record["cpu_ms"] = round(cpu_ms, 2)
             self.inner.write(json.dumps(record) + "\n")
 
     def flush(self) -> None:
@@ -88,6 +91,7 @@ class ParamSimulator(simaws.Simulator):
         self.log = _TaggedLog(self.log)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        cpu = time.thread_time()  # this request's own CPU (moto answering it), not the latency sleep
         if not environ.get("PATH_INFO", "").startswith("/__sim/"):
             try:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -105,7 +109,7 @@ class ParamSimulator(simaws.Simulator):
         try:
             return super().__call__(environ, recording_start_response)
         finally:
-            self.log.commit(seen[0] if seen else None)
+            self.log.commit(seen[0] if seen else None, (time.thread_time() - cpu) * 1000)
 
 
 class _QuietHandler(WSGIRequestHandler):

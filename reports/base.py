@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 
 from auditor.models import AuditResult
 
@@ -14,6 +15,7 @@ class Renderer(ABC):
     def render(self, result: AuditResult) -> str:
         """The whole report as text."""
 
-    def render_files(self, result: AuditResult, stem: str) -> dict[str, str]:
-        """File name -> content. One file by default; SARIF splits when GitHub's limits would be exceeded."""
+    def render_files(self, result: AuditResult, stem: str) -> dict[str, str | Iterator[str]]:
+        """File name -> content (text, or its pieces in order). One file by default; SARIF splits when GitHub's
+        limits would be exceeded."""
         return {f"{stem}{self.suffix}": self.render(result)}

@@ -28,6 +28,7 @@ from auditor.config import AuditConfig
 from auditor.models import AuditResult, Finding, Status
 from auditor.runner import build_result, collect, select_checks
 from auditor.session import AuditSession
+from auditor.slim_models import ForgetfulLoader, SlimJSONFileLoader
 
 REGIONS = ["us-east-1", "eu-west-1"]
 ACCOUNT = "123456789012"  # moto's default account
@@ -46,8 +47,13 @@ def aws_managed_policies() -> Iterator[None]:
         yield
 
 
-# Parsing botocore's service models costs ~0.5 s per new session; tests share one loader.
-_LOADER = botocore.session.get_session().get_component("data_loader")
+class _KeepingLoader(ForgetfulLoader):
+    def forget(self, service: str) -> None:
+        pass
+
+
+# Parsing botocore's service models costs ~0.5 s per new session; tests share one loader, which never forgets.
+_LOADER = _KeepingLoader(file_loader=SlimJSONFileLoader())
 
 
 def new_session(**kw: Any) -> AuditSession:
