@@ -12,6 +12,7 @@ from auditor import SCHEMA_VERSION, __version__
 from auditor.catalog import catalog, framework_tags
 from auditor.collectors import COLLECTORS, DATASETS, CollectContext, CollectorSpec, Section, load_collectors
 from auditor.config import AuditConfig
+from auditor.fairpool import FairPool
 from auditor.inventory import Inventory
 from auditor.models import GLOBAL, AuditResult, CheckInfo, Finding, Gap, ResourceRef, Severity, Status, Summary
 from auditor.registry import CHECKS, CheckSpec, RegistryError
@@ -66,14 +67,18 @@ def collect(session: object, checks: list[CheckSpec], regions: list[str], cfg: A
     identity = session.identity()  # type: ignore[attr-defined]
     needed = sorted({d for c in checks for d in (*c.needs, *c.optional)})
     specs = _with_upstreams([DATASETS[d] for d in needed])
-    units = [(s, r) for s in specs for r in (regions if s.regional else [GLOBAL])]
+    # Units that others wait for (ec2 before ec2_images) start first: they head the longest chains.
+    upstreams = {u for s in specs for u in s.after}
+    units = sorted(((s, r) for s in specs for r in (regions if s.regional else [GLOBAL])),
+                   key=lambda unit: unit[0].name not in upstreams)
     parts: dict[str, list[tuple[str, Section]]] = {s.name: [] for s in specs}
     gaps: list[Gap] = []
     done: dict[tuple[str, str], tuple[Section, list[Gap]]] = {}
     started = datetime.now(timezone.utc)
-    # Two pools: units may wait on their detail calls, detail calls never wait, so no deadlock.
+    # Two pools: units may wait on their detail calls, detail calls never wait, so no deadlock. Detail calls
+    # take turns between units (one lane each), so a unit with thousands of them does not starve the rest.
     with ThreadPoolExecutor(cfg.workers, thread_name_prefix="unit") as units_pool, \
-            ThreadPoolExecutor(cfg.workers, thread_name_prefix="detail") as detail_pool:
+            FairPool(cfg.workers, name="detail") as detail_pool:
         futures: dict[Future[Section], tuple[CollectorSpec, CollectContext]] = {}
         waiting = list(units)
         idle: set[tuple[str, str]] = set()  # clients of finished units, released once no other unit needs them
@@ -85,7 +90,8 @@ def collect(session: object, checks: list[CheckSpec], regions: list[str], cfg: A
                 if all(key in done for key in ups.values()):
                     waiting.remove((spec, region))
                     ctx = CollectContext(session, spec, region, identity.account_id, identity.partition,
-                                         detail_pool, {u: done[key] for u, key in ups.items()})
+                                         detail_pool.lane((spec.name, region)),
+                                         {u: done[key] for u, key in ups.items()})
                     futures[units_pool.submit(_run_unit, spec, ctx, progress)] = (spec, ctx)
 
         try:
@@ -103,7 +109,7 @@ def collect(session: object, checks: list[CheckSpec], regions: list[str], cfg: A
                 idle = _release_idle(session, idle, waiting, list(futures.values()))
         except BaseException:  # Ctrl-C / SIGTERM: drop queued units instead of draining them
             units_pool.shutdown(wait=False, cancel_futures=True)
-            detail_pool.shutdown(wait=False, cancel_futures=True)
+            detail_pool.shutdown(cancel=True)
             raise
     sections = {name: COLLECTORS.get(name).section.merge(_ordered(p)) for name, p in parts.items()}
     calls = {f"{s}:{r}:{o}": n for (s, r, o), n in sorted(session.calls.items())}  # type: ignore[attr-defined]

@@ -57,6 +57,7 @@ class AuditSession:
                              connect_timeout=10, read_timeout=30)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self._making: dict[tuple[str, str], threading.Lock] = {}
         self.calls: Counter[tuple[str, str, str]] = Counter()
         self._identity: Identity | None = None
 
@@ -81,10 +82,19 @@ class AuditSession:
         key = (service, region)
         with self._lock:
             client = self._clients.get(key)
+            if client is not None:
+                return client
+            making = self._making.setdefault(key, threading.Lock())
+        # Making a client parses its model (up to ~0.3 s for ec2): one lock per (service, region), so threads
+        # that want clients which already exist, or other ones, do not queue behind it.
+        with making:
+            with self._lock:
+                client = self._clients.get(key)
             if client is None:
                 client = self.boto.client(service, region_name=region, config=self.config)
                 client.meta.events.register("before-call", self._counter(region))
-                self._clients[key] = client
+                with self._lock:
+                    self._clients[key] = client
         return client
 
     def release(self, service: str, region: str) -> None:

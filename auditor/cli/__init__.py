@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from auditor.cli.commands import COMMANDS, build_parser
 from auditor.config import ConfigError
 from auditor.errors import CredentialError
+from auditor.malloc import limit_arenas
 from auditor.registry import RegistryError
 from auditor.scan import EXIT_USAGE
 
@@ -31,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.debug:
         logging.getLogger("botocore").setLevel(logging.CRITICAL)
     signal.signal(signal.SIGTERM, _terminate)
+    limit_arenas()  # before the scan starts its threads
     try:
         return COMMANDS[args.command](args)
     except (ConfigError, CredentialError, RegistryError) as exc:

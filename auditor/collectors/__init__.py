@@ -10,7 +10,6 @@ import pkgutil
 import threading
 import typing
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -97,7 +96,7 @@ class CollectContext:
     """What one (collector, region) unit gets: guarded clients, paginate/call helpers, a detail pool."""
 
     def __init__(self, session: Any, spec: CollectorSpec, region: str, account_id: str, partition: str,
-                 detail_pool: Executor | None = None,
+                 detail_pool: Any = None,  # anything with Executor.map: a FairPool lane, an Executor
                  upstream: dict[str, tuple[Section, list[Gap]]] | None = None) -> None:
         self.session = session
         self.spec = spec
