@@ -70,6 +70,23 @@ def read_phase(log: Path, phase: str) -> CallStats:
     return st
 
 
+def read_replay(log: Path) -> CallStats:
+    """CallStats of a scan against replay.py, from its log (every answer is a recorded one: no throttling)."""
+    st = CallStats(phase="replay")
+    rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r["service"] != "?"]  # control requests
+    if not rows:
+        return st
+    t0 = min(r["arrived"] for r in rows)
+    st.span = max(r["t"] for r in rows) - t0
+    for r in rows:
+        st.calls += 1
+        st.answered += 1
+        st.outcomes[r["how"]] += 1
+        st.by_service_region[(r["service"], r["region"])] += 1
+    return st
+
+
 def lower_bound(st: CallStats, latency_ms: float, concurrency: int, tps: float) -> float:
     """max(calls x latency / concurrency, max over (service, region) of calls / rate), in seconds."""
     latency_part = st.answered * latency_ms / 1000.0 / max(1, concurrency)

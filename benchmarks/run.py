@@ -75,7 +75,10 @@ class Sim:
 
     def config(self, **params: Any) -> dict[str, Any]:
         query = "&".join(f"{k}={v}" for k, v in params.items())
-        with urllib.request.urlopen(f"{self.url}/__sim/config?{query}", timeout=10) as resp:
+        return self.get(f"/__sim/config?{query}")
+
+    def get(self, path: str) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=60) as resp:
             return json.loads(resp.read())
 
     def stop(self) -> None:
@@ -149,6 +152,25 @@ def timed_child(cmd: list[str], env: dict[str, str], timeout: float, cwd: Path,
     return proc.returncode, wall, usage.ru_maxrss / 1024.0, killed.is_set(), tail
 
 
+class ReplayServer(Sim):
+    """replay.py (recorded answers, latency, nearly no CPU) in its own process."""
+
+    def __init__(self, recording: Path, latency_ms: float, log: Path) -> None:
+        self.log = log
+        log.unlink(missing_ok=True)
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "replay.py"), "--recording", str(recording),
+                                      "--latency-ms", str(latency_ms), "--log", str(log)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if "http://127.0.0.1:" not in line:
+            self.stop()
+            raise RuntimeError(f"replay did not start: {line!r}")
+        self.url = line.split()[-1]
+
+    def config(self, **params: Any) -> dict[str, Any]:
+        return {}
+
+
 def scan(sim: Sim, run: Run, regions: list[str], out: Path, timeout: float) -> Run:
     sim.config(phase=run.phase, latency_ms=run.latency_ms, tps=run.tps)
     shutil.rmtree(out, ignore_errors=True)
@@ -162,7 +184,8 @@ def scan(sim: Sim, run: Run, regions: list[str], out: Path, timeout: float) -> R
     run.load = (before, os.getloadavg()[0])
     run.sim_cpu = cpu_seconds(sim.proc.pid) - sim_cpu
     run.cpu = usage[0].ru_utime + usage[0].ru_stime if usage else 0.0
-    run.stats = analysis.read_phase(sim.log, run.phase)
+    run.stats = (analysis.read_replay(sim.log) if isinstance(sim, ReplayServer)
+                 else analysis.read_phase(sim.log, run.phase))
     report = out / "report.json"
     if report.is_file():
         run.summary = analysis.report_summary(report)
@@ -187,12 +210,23 @@ def bench_size(size: int, args: argparse.Namespace, work: Path) -> tuple[list[Ru
         if not warm.summary:
             raise RuntimeError(f"warm-up scan failed (exit {warm.exit_code}): {warm.stderr_tail}")
         base["skipped"], extra["unserved"] = analysis.unserved_checks(work / f"warmup-{size}" / "report.json")
+        recording = work / f"answers-{size}.pickle"
+        sim.get(f"/__replay/record?path={recording}")  # the floor run's answers feed the replay run
         runs.append(scan(sim, Run("no latency", phase=f"floor-{size}", latency_ms=0, tps=0, **base), regions,
                          work / f"floor-{size}", args.timeout))
+        extra["recorded"] = sim.get("/__replay/save")["saved"]
         clean = scan(sim, Run("scan", phase=f"scan-{size}", latency_ms=args.latency, tps=0, **base), regions,
                      work / f"scan-{size}", args.timeout)
         runs.append(clean)
         print(f"[{size}] scan: {clean.wall:.1f}s, {clean.stats.calls if clean.stats else 0} calls", flush=True)
+        replay = ReplayServer(recording, args.latency, work / f"replay-{size}.jsonl")
+        try:
+            rep = scan(replay, Run("replay", phase=f"replay-{size}", latency_ms=args.latency, tps=0, **base),
+                       regions, work / f"replay-{size}", args.timeout)
+        finally:
+            replay.stop()
+        runs.append(rep)
+        print(f"[{size}] replay: {rep.wall:.1f}s", flush=True)
         if size in args.throttle_sizes:
             thr = scan(sim, Run("throttled", phase=f"throttled-{size}", latency_ms=args.latency, tps=args.tps,
                                 **base), regions, work / f"throttled-{size}", args.timeout)

@@ -15,6 +15,7 @@ import importlib.util
 import io
 import json
 import os
+import pickle
 import sys
 import threading
 import time
@@ -44,6 +45,7 @@ def load_simaws() -> ModuleType:
 
 simaws = load_simaws()
 _local = threading.local()
+RAISED = "raised"  # the status recorded when moto raised instead of answering
 
 
 def request_digest(environ: dict[str, Any], body: bytes) -> str:
@@ -51,8 +53,9 @@ def request_digest(environ: dict[str, Any], body: bytes) -> str:
     query = sorted((k, v) for k, v in query if not k.startswith("X-Amz-"))
     headers = sorted((k[5:].lower().replace("_", "-"), v) for k, v in environ.items()
                      if k.startswith("HTTP_X_AMZ_") and k[5:].lower().replace("_", "-") not in _VOLATILE_HEADERS)
+    host = environ.get("HTTP_HOST", "").rsplit(":", 1)[0]  # without the port: a replay serves on another one
     h = hashlib.sha1()
-    for part in (environ.get("REQUEST_METHOD", ""), environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""),
+    for part in (environ.get("REQUEST_METHOD", ""), host, environ.get("PATH_INFO", ""),
                  json.dumps(query), json.dumps(headers)):
         h.update(part.encode() + b"\0")
     h.update(body)
@@ -86,12 +89,51 @@ class _TaggedLog:
 
 
 class ParamSimulator(simaws.Simulator):
+    """simaws plus parameter digests, and a recorder of answers for benchmarks/replay.py.
+
+    GET /__replay/record?path=FILE starts recording every answer of the current phase (status, headers, body by
+    request digest and by operation); GET /__replay/save writes them to FILE (pickle) and stops.
+    """
+
     def __init__(self, log_path: str, config: Any) -> None:
         super().__init__(log_path, config)
         self.log = _TaggedLog(self.log)
+        self.recording: dict[str, Any] | None = None
+        self.record_path = ""
+        self.record_lock = threading.Lock()
+
+    def _replay_control(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        qs = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        with self.record_lock:
+            if environ["PATH_INFO"] == "/__replay/record":
+                self.recording, self.record_path = {"by_digest": {}, "by_op": {}}, qs["path"][0]
+                answer = {"recording": True}
+            else:
+                saved = self.recording or {"by_digest": {}, "by_op": {}}
+                with open(self.record_path, "wb") as fh:
+                    pickle.dump(saved, fh)
+                answer = {"saved": len(saved["by_digest"]), "path": self.record_path}
+                self.recording = None
+        payload = json.dumps(answer).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    def _record(self, environ: dict[str, Any], body: bytes, status: str, headers: list[tuple[str, str]],
+                chunks: list[bytes]) -> None:
+        service, region, op, _ = simaws.identify(environ, body)
+        answer = (status, [(k, v) for k, v in headers if k.lower() not in ("content-length", "connection", "date")],
+                  b"".join(chunks))
+        with self.record_lock:
+            if self.recording is not None:
+                # The digest leaves the region out (one endpoint URL serves all; the region is in the signature).
+                self.recording["by_digest"][(region, _local.digest)] = answer
+                self.recording["by_op"].setdefault((service, region, op), []).append(answer)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").startswith("/__replay/"):
+            return self._replay_control(environ, start_response)
         cpu = time.thread_time()  # this request's own CPU (moto answering it), not the latency sleep
+        body = b""
         if not environ.get("PATH_INFO", "").startswith("/__sim/"):
             try:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -101,13 +143,25 @@ class ParamSimulator(simaws.Simulator):
             environ["wsgi.input"] = io.BytesIO(body)
             _local.digest = request_digest(environ, body)
         seen: list[int] = []
+        sent: list[tuple[str, list[tuple[str, str]]]] = []
 
         def recording_start_response(status: str, headers: Any, *exc: Any) -> Any:
             seen.append(int(status.split()[0]))
+            sent.append((status, list(headers)))
             return start_response(status, headers, *exc)
 
+        recording = self.recording is not None and not environ.get("PATH_INFO", "").startswith("/__sim/")
         try:
-            return super().__call__(environ, recording_start_response)
+            try:
+                chunks = super().__call__(environ, recording_start_response)
+            except Exception:  # moto's unimplemented operations raise; the server's answer to that is replayed too
+                if recording:
+                    self._record(environ, body, RAISED, [], [])
+                raise
+            if recording and sent:
+                chunks = list(chunks)
+                self._record(environ, body, *sent[0], chunks)
+            return chunks
         finally:
             self.log.commit(seen[0] if seen else None, (time.thread_time() - cpu) * 1000)
 
