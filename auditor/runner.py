@@ -232,7 +232,7 @@ class _Stamper:
         fields = frozenset(f.model_fields_set | self._STAMPED)
         # model_construct skips validation: every value was validated when the finding was made.
         return Finding.model_construct(self.fields_sets.setdefault(fields, set(fields)),
-                                       **{**dict(f), "check_id": spec.id, "severity": spec.severity,
+                                       **{**f.__dict__, "check_id": spec.id, "severity": spec.severity,
                                           "account_id": self.account_id, "resource": ref})
 
 

@@ -53,6 +53,16 @@ def _label(p: IamPrincipal) -> str:
     return f"{p.resource_type.rsplit('::', 1)[-1].lower()} {p.name}"
 
 
+def _holders(principals: list[IamPrincipal]) -> dict[str, list[IamPrincipal]]:
+    """Managed policy ARN -> the principals it is attached to, in `principals` order (one pass, not one per policy:
+    484 policies x 1,300 principals took 0.4 s per check)."""
+    holding: dict[str, dict[str, IamPrincipal]] = {}
+    for p in principals:
+        for attached in p.attached_policies:
+            holding.setdefault(attached.arn, {}).setdefault(p.arn, p)
+    return {arn: list(by_principal.values()) for arn, by_principal in holding.items()}
+
+
 def _principals(inv: Inventory) -> list[IamPrincipal]:
     return [*(inv.iam.users or []), *(inv.iam.groups or []), *(inv.iam.roles or [])]
 
@@ -85,8 +95,9 @@ def _managed(policy: ManagedPolicy, holders: list[IamPrincipal], cfg: AuditConfi
 def policy_no_full_admin(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     """Full '*:*' rights make every credential that holds them an account-takeover credential."""
     principals = _principals(inv)
+    holding = _holders(principals)
     for policy in inv.iam.policies or []:
-        holders = [p for p in principals if any(a.arn == policy.arn for a in p.attached_policies)]
+        holders = holding.get(policy.arn, [])
         if holders or (policy.document is not None and _full_admin(policy.document)):
             yield _managed(policy, holders, cfg)
     for principal in principals:
@@ -155,8 +166,9 @@ def _wildcards(resource: Any, where: str, document: dict[str, Any], cfg: AuditCo
 def policy_no_service_wildcard(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     """'s3:*' on '*' hands every present and future action of a service to whoever holds the policy."""
     principals, members = _principals(inv), group_members(inv)
+    holding = _holders(principals)
     for policy in inv.iam.policies or []:
-        holders = [p for p in principals if any(a.arn == policy.arn for a in p.attached_policies)]
+        holders = holding.get(policy.arn, [])
         if policy.aws_managed:  # AWS's job-function policies are judged only where they reach people
             holders = [h for h in holders
                        if isinstance(h, IamUser) or (isinstance(h, IamGroup) and members.get(h.name))]
