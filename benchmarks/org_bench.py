@@ -8,7 +8,7 @@ members made with CreateAccount, each with the member role and a small generated
 resources, seed + i so bucket names differ) built in phase "setup" through its OrganizationAccountAccessRole. A
 warm-up organization scan at zero latency builds moto's per-account backends and finds the checks moto cannot serve
 (left out of the measured runs, as run.py does). Then, per accounts-in-flight value, the whole organization is scanned
-at `--latency` ms per call as a subprocess; wall time and peak RSS come from os.wait4 (run.timed_child).
+at `--latency` ms per call as a subprocess; wall time and peak RSS come from run.timed_child.
 
 The lower bound of a run is calls x latency / (accounts in flight x per-account workers): the API work spread over
 every unit that can wait on the network at once. Writes benchmarks/RESULTS-org.md.
@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,7 +35,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import analysis  # noqa: E402
 import generate  # noqa: E402
-from run import BOOT, ROOT, Sim, scan_env  # noqa: E402
+from run import BOOT, ROOT, Sim, scan_env, timed_child  # noqa: E402
 
 from auditor.organization import account_workers  # noqa: E402
 
@@ -103,20 +102,9 @@ def writes(log: Path, phase: str) -> int:
 
 def timed(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[int, float, float, float, bool, str]:
     """run.timed_child plus the child's CPU seconds (user + system), to tell a CPU-bound scan from a waiting one."""
-    err = tempfile.TemporaryFile()
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    killed = not timer.is_alive() and wall >= timeout
-    timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err.seek(0)
-    tail = err.read().decode("utf-8", "replace")[-400:]
-    err.close()
-    return (proc.returncode, wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime, killed, tail)
+    usage: list[Any] = []
+    code, wall, rss, killed, tail = timed_child(cmd, env, timeout, ROOT, usage)
+    return code, wall, rss, usage[0].ru_utime + usage[0].ru_stime, killed, tail
 
 
 def _cpu_seconds(pid: int) -> float:

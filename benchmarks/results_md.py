@@ -32,7 +32,9 @@ def render(runs: list[Any], extras: dict[int, dict[str, Any]], args: Any, elapse
         "How each number is measured:", "",
         "- **wall**: from starting `python -m auditor scan` to its exit (interpreter start-up and report writing "
         "included); **API span**: first to last scan call in simaws's log.",
-        "- **peak RSS**: `ru_maxrss` from `os.wait4()` on the scan process (simaws runs in another process).",
+        "- **peak RSS**: the scan process's own high-water mark (`VmHWM`, written at exit; simaws runs in another "
+        "process). Not `ru_maxrss`: Linux carries the forking parent's RSS (here the benchmark script) across exec "
+        "into it.",
         "- **calls**: every request in simaws's JSONL log for the scan's phase (retries and throttled answers "
         "included); **answered**: minus throttled answers.",
         "- **repeated**: identical (service, region, operation, parameters) answered `ok` more than once in one scan "

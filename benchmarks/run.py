@@ -5,8 +5,8 @@
 
 Per size: a fresh simaws process (loopback only) is populated by generate.py in phase "setup", a warm-up scan at zero
 latency loads moto's lazily-built backends (otherwise the first call per service and region pays seconds of moto
-start-up), then the measured scan runs as a subprocess (`python -m auditor scan`) whose peak RSS comes from
-os.wait4() on that one child (ru_maxrss of the scan process and any children it waited for; simaws is not its child).
+start-up), then the measured scan runs as a subprocess (`python -m auditor scan`) whose peak RSS is its own VmHWM
+(see timed_child).
 """
 from __future__ import annotations
 
@@ -34,9 +34,18 @@ import generate  # noqa: E402
 import results_md  # noqa: E402
 
 # s3control prefixes the endpoint host with the account id ("123456789012.127.0.0.1"), which no resolver knows:
-# map such names back to loopback inside the scan process only. Nothing else changes.
+# map such names back to loopback inside the scan process only. At exit, the scan's peak RSS goes to the file
+# timed_child names. Nothing else changes.
 BOOT = """
-import runpy, socket, sys
+import atexit, os, runpy, socket, sys
+def _hwm():
+    path = os.environ.get("AUDITOR_BENCH_HWM")
+    if path:
+        with open("/proc/self/status") as fh:
+            kb = next((l.split()[1] for l in fh if l.startswith("VmHWM:")), "")
+        with open(path, "w") as out:
+            out.write(kb)
+atexit.register(_hwm)
 _gai = socket.getaddrinfo
 def _loopback(host, *a, **k):
     if isinstance(host, str) and host.endswith(".127.0.0.1"):
@@ -128,20 +137,37 @@ def cpu_seconds(pid: int) -> float:
 
 def timed_child(cmd: list[str], env: dict[str, str], timeout: float, cwd: Path,
                 usage_out: list[Any] | None = None) -> tuple[int, float, float, bool, str]:
-    """(exit code, wall seconds, peak RSS MB, timed out, stderr tail) of one child, measured with os.wait4."""
+    """(exit code, wall seconds, peak RSS MB, timed out, stderr tail) of one child.
+
+    Peak RSS is the child's own high-water mark (VmHWM), not wait4's ru_maxrss: Linux carries the RSS of the
+    process that forked the child (this one, holding the call logs it analyses) across exec into ru_maxrss, which
+    made every scan look as large as this script. The scan's shim (BOOT) writes VmHWM at exit; any other child is
+    polled every 50 ms.
+    """
     err = tempfile.TemporaryFile()
+    hwm = Path(tempfile.mkstemp(prefix="hwm-")[1])
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
-    killed = threading.Event()
+    proc = subprocess.Popen(cmd, env={**env, "AUDITOR_BENCH_HWM": str(hwm)}, cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=err)
+    killed, done = threading.Event(), threading.Event()
+    polled = [0]
 
     def kill() -> None:
         killed.set()
         proc.kill()
 
+    def poll() -> None:  # Popen returns after the exec, so this reads the child's own memory
+        while not done.wait(0.05):
+            polled[0] = max(polled[0], _vm_hwm_kb(Path(f"/proc/{proc.pid}/status")))
+
     timer = threading.Timer(timeout, kill)
     timer.start()
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - start
+    done.set()
+    poller.join()
     timer.cancel()
     if usage_out is not None:
         usage_out.append(usage)
@@ -149,7 +175,18 @@ def timed_child(cmd: list[str], env: dict[str, str], timeout: float, cwd: Path,
     err.seek(0)
     tail = err.read().decode("utf-8", "replace")[-400:]
     err.close()
-    return proc.returncode, wall, usage.ru_maxrss / 1024.0, killed.is_set(), tail
+    written = hwm.read_text().strip()
+    hwm.unlink()
+    peak_kb = max(polled[0], int(written) if written.isdigit() else 0)
+    return proc.returncode, wall, (peak_kb or usage.ru_maxrss) / 1024.0, killed.is_set(), tail
+
+
+def _vm_hwm_kb(status: Path) -> int:
+    try:
+        line = next((x for x in status.read_text().splitlines() if x.startswith("VmHWM:")), "")
+    except OSError:
+        return 0
+    return int(line.split()[1]) if line else 0
 
 
 class ReplayServer(Sim):
