@@ -26,7 +26,7 @@ from typing import Any
 
 import simlog
 from werkzeug.exceptions import InternalServerError
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/aws4_request")
 
@@ -84,12 +84,9 @@ class Replay:
         return [payload]
 
 
-class _KeepAliveHandler(WSGIRequestHandler):
+class _KeepAliveHandler(simlog.QuietHandler):
     protocol_version = "HTTP/1.1"  # with Content-Length on every answer, connections are reused as with AWS
     disable_nagle_algorithm = True  # else headers and body in two writes meet delayed ACKs: +40 ms per answer
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
 
 
 def serve(recording: Path, latency_ms: float, port: int = 0, log: Path | None = None) -> tuple[Any, int]:
@@ -108,11 +105,7 @@ def main() -> None:
     ap.add_argument("--log", type=Path, help="append one JSON line per call (time, service, region, operation)")
     args = ap.parse_args()
     server, port = serve(args.recording, args.latency_ms, args.port, args.log)
-    print(f"replay on http://127.0.0.1:{port}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        server.shutdown()
+    simlog.serve_until_interrupted(server, f"replay on http://127.0.0.1:{port}")
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ class ParamSimulator(simaws.Simulator):
             self.log.commit(seen[0] if seen else None, (time.thread_time() - cpu) * 1000)
 
 
-class _QuietHandler(WSGIRequestHandler):
+class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
 
@@ -174,7 +174,7 @@ class _QuietHandler(WSGIRequestHandler):
 def serve(log_path: str, port: int = 0, host: str = "127.0.0.1") -> tuple[Any, Any, int]:
     """Start in a daemon thread on loopback; returns (server, config, port)."""
     config = simaws.Config()
-    server = make_server(host, port, ParamSimulator(log_path, config), threaded=True, request_handler=_QuietHandler)
+    server = make_server(host, port, ParamSimulator(log_path, config), threaded=True, request_handler=QuietHandler)
     threading.Thread(target=server.serve_forever, daemon=True, name="simaws").start()
     return server, config, server.server_address[1]
 
@@ -185,7 +185,12 @@ def main() -> None:
     ap.add_argument("--log", required=True)
     args = ap.parse_args()
     server, _, port = serve(args.log, args.port)
-    print(f"simaws on http://127.0.0.1:{port}", flush=True)
+    serve_until_interrupted(server, f"simaws on http://127.0.0.1:{port}")
+
+
+def serve_until_interrupted(server: Any, banner: str) -> None:
+    """Print the banner the benchmark reads the URL from, then serve until Ctrl-C."""
+    print(banner, flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
