@@ -70,17 +70,21 @@ class Sim:
     """simaws (with parameter digests) in its own process on a free loopback port."""
 
     def __init__(self, log: Path) -> None:
+        self._start(log, "simlog.py", "--port", "0")
+        # moto's server keeps printing (e.g. one line per unknown host); an unread pipe fills and stalls it.
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def _start(self, log: Path, script: str, *args: str) -> None:
+        """Start `script` with `args --log LOG` and read its URL from the banner it prints."""
         self.log = log
-        log.unlink(missing_ok=True)  # simaws appends; a reused workdir must not mix two runs
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "simlog.py"), "--port", "0", "--log", str(log)],
+        log.unlink(missing_ok=True)  # the servers append; a reused workdir must not mix two runs
+        self.proc = subprocess.Popen([sys.executable, str(HERE / script), *args, "--log", str(log)],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if "http://127.0.0.1:" not in line:
             self.stop()
-            raise RuntimeError(f"simaws did not start: {line!r}")
+            raise RuntimeError(f"{script} did not start: {line!r}")
         self.url = line.split()[-1]
-        # moto's server keeps printing (e.g. one line per unknown host); an unread pipe fills and stalls it.
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
     def config(self, **params: Any) -> dict[str, Any]:
         query = "&".join(f"{k}={v}" for k, v in params.items())
@@ -193,16 +197,7 @@ class ReplayServer(Sim):
     """replay.py (recorded answers, latency, nearly no CPU) in its own process."""
 
     def __init__(self, recording: Path, latency_ms: float, log: Path) -> None:
-        self.log = log
-        log.unlink(missing_ok=True)
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "replay.py"), "--recording", str(recording),
-                                      "--latency-ms", str(latency_ms), "--log", str(log)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if "http://127.0.0.1:" not in line:
-            self.stop()
-            raise RuntimeError(f"replay did not start: {line!r}")
-        self.url = line.split()[-1]
+        self._start(log, "replay.py", "--recording", str(recording), "--latency-ms", str(latency_ms))
 
     def config(self, **params: Any) -> dict[str, Any]:
         return {}
