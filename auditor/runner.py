@@ -127,8 +127,9 @@ def _release_idle(session: Any, idle: set[tuple[str, str]], waiting: list[tuple[
     for spec, ctx in running:
         needed.add((spec.service, ctx.api_region))
         needed |= ctx.clients_in_use()
+    services = {service for service, _ in needed}
     for key in idle - needed:
-        session.release(*key)
+        session.release(*key, keep_model=key[0] in services)
     return idle & needed
 
 

@@ -1,10 +1,13 @@
 """The session's memory economies: slim service models, and clients (with their models) released when done."""
 from __future__ import annotations
 
+import os
+
 import boto3
 
+from auditor.config import AuditConfig
 from auditor.session import AuditSession
-from auditor.slim_models import ForgetfulLoader
+from auditor.slim_models import ForgetfulLoader, SlimJSONFileLoader
 from tests.conftest import new_session, scan
 
 
@@ -36,6 +39,26 @@ def test_release_drops_the_client_and_with_the_last_one_the_model(aws):
     assert "kms" not in _models(session)
     again = session.client("kms", "us-east-1")
     assert again is not first and again.list_keys()["Keys"] == []
+    session.release("kms", "us-east-1", keep_model=True)  # a kms client for another region is still to come
+    assert "kms" in _models(session)
+
+
+def test_a_scan_loads_each_model_once(aws, monkeypatch):
+    loads: list[str] = []
+    real = SlimJSONFileLoader._load_file
+
+    def counting(self, full_path, open_method):
+        model = real(self, full_path, open_method)
+        if model is not None and os.path.basename(full_path).startswith("service-2.json"):
+            loads.append(full_path.split(os.sep)[-3])
+        return model
+
+    monkeypatch.setattr(SlimJSONFileLoader, "_load_file", counting)
+    session = AuditSession(region="us-east-1")  # its own loader: the tests' shared one never forgets
+    # One worker: sqs finishes in one region before its next region's client exists; the model must survive.
+    scan(session, ["sqs.*", "kms.*"], regions=["us-east-1", "eu-west-1", "ap-southeast-2"],
+         cfg=AuditConfig(workers=1))
+    assert {"sqs", "kms"} <= set(loads) and sorted(loads) == sorted(set(loads))
 
 
 def test_a_scan_releases_every_client_its_units_used(aws):
