@@ -11,6 +11,20 @@ from pydantic import BaseModel, ConfigDict, Field
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    @classmethod
+    def assemble(cls, values: dict[str, Any], fields_set: set[str]) -> Any:
+        """An instance from values that are already valid and name every field, without validation.
+
+        What `model_construct` ends with, minus its per-field walk for aliases and defaults (~10 µs, which ~10^4
+        findings per scan pay twice). Only for these models: no aliases, no extras, no post-init hook.
+        """
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "__dict__", values)
+        object.__setattr__(obj, "__pydantic_fields_set__", fields_set)
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
+
 
 class Severity(str, enum.Enum):
     CRITICAL = "critical"
@@ -51,7 +65,8 @@ class Resource(Frozen):
 
     def ref(self) -> ResourceRef:
         # Fields of a validated Resource need no second validation (~10^4 refs per scan).
-        return ResourceRef.model_construct(arn=self.arn, id=self.id, type=self.resource_type, region=self.region)
+        return ResourceRef.assemble({"arn": self.arn, "id": self.id, "type": self.resource_type,
+                                     "region": self.region}, _REF_FIELDS)
 
 
 class ResourceRef(Frozen):
@@ -59,6 +74,9 @@ class ResourceRef(Frozen):
     id: str
     type: str
     region: str = GLOBAL
+
+
+_REF_FIELDS = set(ResourceRef.model_fields)  # shared: pydantic copies a fields-set before changing one
 
 
 class Gap(Frozen):

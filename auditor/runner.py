@@ -231,10 +231,10 @@ class _Stamper:
         r = f.resource
         ref = self.refs.setdefault((r.arn, r.id, r.type, r.region), r)
         fields = frozenset(f.model_fields_set | self._STAMPED)
-        # model_construct skips validation: every value was validated when the finding was made.
-        return Finding.model_construct(self.fields_sets.setdefault(fields, set(fields)),
-                                       **{**f.__dict__, "check_id": spec.id, "severity": spec.severity,
-                                          "account_id": self.account_id, "resource": ref})
+        # No second validation: every value was validated when the finding was made.
+        return Finding.assemble({**f.__dict__, "check_id": spec.id, "severity": spec.severity,
+                                 "account_id": self.account_id, "resource": ref},
+                                self.fields_sets.setdefault(fields, set(fields)))
 
 
 def manual_findings(inv: Inventory) -> list[Finding]:
