@@ -12,6 +12,7 @@ from auditor.attestations import Attestation, apply_attestations, load_attestati
 from auditor.collectors import DATASETS, load_collectors
 from auditor.config import AuditConfig, ConfigError
 from auditor.diff import diff_results, load_report
+from auditor.gcfreeze import freeze_survivors
 from auditor.inventory import Inventory
 from auditor.models import AuditResult, Severity, Status
 from auditor.registry import CheckSpec
@@ -94,10 +95,12 @@ def run_scan(session: object | None, opts: ScanOptions, cfg: AuditConfig,
     started = datetime.now(timezone.utc)
     if opts.from_inventory:
         inv = load_inventory(opts.from_inventory)
+        freeze_survivors()  # the snapshot lives until exit
     else:
         assert session is not None
         session.identity()  # type: ignore[attr-defined]  # fail fast on bad credentials
         regions = resolve_regions(session, opts.regions)
+        freeze_survivors()  # what exists now lives until exit
         inv = collect(session, specs, regions, cfg, progress)
     if opts.save_inventory:
         write_atomic(opts.save_inventory, inv.model_dump_json(indent=1))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from auditor.cli.commands import COMMANDS, build_parser
 from auditor.config import ConfigError
 from auditor.errors import CredentialError
+from auditor.gcfreeze import own_process
 from auditor.malloc import limit_arenas
 from auditor.registry import RegistryError
 from auditor.scan import EXIT_USAGE
@@ -34,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     limit_arenas()  # before the scan starts its threads
     try:
+        if argv is None:  # this process is the auditor (console script, python -m), not a test calling main()
+            own_process()
         return COMMANDS[args.command](args)
     except (ConfigError, CredentialError, RegistryError) as exc:
         print(f"auditor: error: {exc}", file=sys.stderr)
