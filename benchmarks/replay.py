@@ -14,19 +14,20 @@ same operation in the same region when there is exactly one, else a 500; both ar
 from __future__ import annotations
 
 import argparse
+import http.server
 import io
 import json
 import pickle
 import re
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import simlog
 from werkzeug.exceptions import InternalServerError
-from werkzeug.serving import make_server
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/aws4_request")
 
@@ -84,15 +85,58 @@ class Replay:
         return [payload]
 
 
-class _KeepAliveHandler(simlog.QuietHandler):
-    protocol_version = "HTTP/1.1"  # with Content-Length on every answer, connections are reused as with AWS
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """A minimal HTTP/1.1 front for the WSGI app: werkzeug's server costs ~2 ms more per answer under 16
+    concurrent clients (34.6 vs 32.5 ms per call at 30 ms latency, measured with botocore as the client),
+    which is the simulator's overhead, not AWS behaviour. Answers go out in one write, connections stay open."""
+
+    protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # else headers and body in two writes meet delayed ACKs: +40 ms per answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _serve(self) -> None:
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        host, port = self.server.server_address[:2]
+        # The WSGI keys werkzeug sets that simlog's digest and simaws.identify read; PATH_INFO is unquoted and
+        # held as latin-1, as WSGI (and werkzeug, when the answers were recorded) has it.
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": self.command, "PATH_INFO": urllib.parse.unquote(path, encoding="latin-1"),
+            "QUERY_STRING": query, "RAW_URI": self.path, "REQUEST_URI": self.path, "SERVER_NAME": host,
+            "SERVER_PORT": str(port), "SERVER_PROTOCOL": self.request_version, "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(), "CONTENT_LENGTH": str(length)}
+        for key, value in self.headers.items():
+            name = key.upper().replace("-", "_")
+            if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                name = "HTTP_" + name
+            environ[name] = value
+        answer: list[Any] = []
+        payload = b"".join(self.server.app(environ, lambda status, headers, exc_info=None: answer.extend(
+            (status, headers))))
+        status, headers = answer
+        lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers if k.lower() != "content-length"),
+                 f"Content-Length: {len(payload)}", "", ""]
+        self.wfile.write("\r\n".join(lines).encode("latin-1") + (b"" if self.command == "HEAD" else payload))
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _serve
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, port: int, app: Replay) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.app = app
 
 
 def serve(recording: Path, latency_ms: float, port: int = 0, log: Path | None = None) -> tuple[Any, int]:
     with recording.open("rb") as fh:
         app = Replay(pickle.load(fh), latency_ms, log)  # our own file, written by simlog.py
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_KeepAliveHandler)
+    server = _Server(port, app)
     threading.Thread(target=server.serve_forever, daemon=True, name="replay").start()
     return server, server.server_address[1]
 
