@@ -3,9 +3,10 @@
 A full collection walks every container object the process tracks. When collection starts, the auditor holds
 ~97,000 that live until exit (modules, classes, pydantic validators, the registries, botocore's session and
 endpoint data); a 10k-resource scan runs dozens of full collections (released clients and service models are
-cyclic garbage) and walked those each time: 1.66 s of CPU in full collections, 0.73 s with them frozen, peak
-RSS unchanged. Only in a process that is the auditor (see `own_process`): frozen objects are never examined
-again, so a cycle among them that became garbage later would never be freed; a test process must not freeze.
+cyclic garbage) and walked those each time: 1.66 s of CPU in full collections, 0.7-1.1 s with them frozen
+(several runs), peak RSS unchanged. Only in a process that is the auditor (see `own_process`): frozen objects
+are never examined again, so a cycle among them that became garbage later would never be freed; a test process
+must not freeze.
 """
 from __future__ import annotations
 

@@ -25,7 +25,10 @@ def fast_timestamp(value: Any) -> datetime:
         if m:
             base, fraction, zone = m.groups()
             micro = f".{(fraction + '00000')[:6]}" if fraction else ""
-            return datetime.fromisoformat(base + micro + ("+00:00" if zone == "Z" else zone))
+            try:
+                return datetime.fromisoformat(base + micro + ("+00:00" if zone == "Z" else zone))
+            except ValueError:  # well-formed but impossible (month 13): botocore's parser says so its own way
+                pass
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return datetime.fromtimestamp(value, timezone.utc)

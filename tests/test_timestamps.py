@@ -22,6 +22,13 @@ def test_same_instant_as_botocore(value):
     assert ours == theirs and (ours.tzinfo is None) == (theirs.tzinfo is None)
 
 
+def test_an_impossible_date_fails_as_botocore_fails():
+    with pytest.raises(ValueError):
+        parse_timestamp("2024-13-02T03:04:05Z")
+    with pytest.raises(ValueError):
+        fast_timestamp("2024-13-02T03:04:05Z")
+
+
 def test_epochs_and_z_come_out_in_utc():
     assert fast_timestamp(0).tzinfo is timezone.utc
     assert fast_timestamp("2024-01-02T03:04:05Z").utcoffset().total_seconds() == 0
