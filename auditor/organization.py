@@ -28,6 +28,7 @@ from auditor.collectors import COLLECTORS, NOT_FOUND, CollectContext, load_colle
 from auditor.collectors import organizations as orgc
 from auditor.config import AuditConfig, ConfigError
 from auditor.errors import CredentialError
+from auditor.gcfreeze import freeze_survivors
 from auditor.merge import AccountEntry, OrgResult, shard_accounts
 from auditor.models import GLOBAL, OrgScan
 from auditor.runner import select_checks
@@ -255,6 +256,7 @@ def scan_organization(mgmt: AuditSession, opts: ScanOptions, org: OrgOptions, cf
         return entry
 
     lock = threading.Lock()
+    freeze_survivors()  # now, before any account's clients exist (each run_scan's own call is then a no-op)
     pool = ThreadPoolExecutor(max(1, org.in_flight), thread_name_prefix="account")
     try:
         entries = list(pool.map(one, todo))

@@ -15,6 +15,8 @@ def test_nothing_is_frozen_unless_the_process_is_the_auditor(monkeypatch):
     monkeypatch.setattr(gcfreeze, "_owner", True)
     try:
         assert gcfreeze.freeze_survivors() is True and gc.get_freeze_count() > before
+        frozen = gc.get_freeze_count()
+        assert gcfreeze.freeze_survivors() is False and gc.get_freeze_count() == frozen  # once per process
     finally:
         gc.unfreeze()  # this test process is not the auditor
 
