@@ -166,7 +166,7 @@ class ParamSimulator(simaws.Simulator):
             self.log.commit(seen[0] if seen else None, (time.thread_time() - cpu) * 1000)
 
 
-class QuietHandler(WSGIRequestHandler):
+class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
 
@@ -174,7 +174,7 @@ class QuietHandler(WSGIRequestHandler):
 def serve(log_path: str, port: int = 0, host: str = "127.0.0.1") -> tuple[Any, Any, int]:
     """Start in a daemon thread on loopback; returns (server, config, port)."""
     config = simaws.Config()
-    server = make_server(host, port, ParamSimulator(log_path, config), threaded=True, request_handler=QuietHandler)
+    server = make_server(host, port, ParamSimulator(log_path, config), threaded=True, request_handler=_QuietHandler)
     threading.Thread(target=server.serve_forever, daemon=True, name="simaws").start()
     return server, config, server.server_address[1]
 

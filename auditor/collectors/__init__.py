@@ -107,7 +107,7 @@ class CollectContext:
         self._pool = detail_pool
         self._lock = threading.Lock()
         self._upstream = upstream or {}
-        self.clients_used: set[tuple[str, str]] = set()  # (service, region): the runner releases them when done
+        self._clients_used: set[tuple[str, str]] = set()  # (service, region): the runner releases them when done
 
     def upstream(self, name: str) -> Any:
         """The section another collector (declared in `after`) produced for this region."""
@@ -135,12 +135,12 @@ class CollectContext:
     def client(self, service: str | None = None, region: str | None = None) -> Any:
         key = (service or self.spec.service, region or self.api_region)
         with self._lock:
-            self.clients_used.add(key)
+            self._clients_used.add(key)
         return self.session.client(*key)
 
     def clients_in_use(self) -> set[tuple[str, str]]:
         with self._lock:
-            return set(self.clients_used)
+            return set(self._clients_used)
 
     def arn(self, service: str, resource: str, region: str | None = None, account: str | None = None) -> str:
         reg = "" if region is None else region
